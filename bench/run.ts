@@ -1,0 +1,230 @@
+/**
+ * skiff's API server benchmark (`npm run build && npm run bench`).
+ *
+ *   node dist/bench/run.js [--backend sqlite|etcd] [--quick] [--client raw|https] [--profile]
+ *
+ * For each backend: start a real `skiff up` (and, for etcd, a real etcd) on loopback, measure ready
+ * time and idle RSS, then create / get / merge-patch 1 KB ConfigMaps from 32 keep-alive HTTPS
+ * clients, list 10,000 of them (watch cache and consistent), measure watch fan-out latency to 100
+ * watchers, and restart once holding everything. Prints a table against the goals and upstream's
+ * figures and writes bench/results/latest-<backend>.json (+ .md). `--profile` also writes a CPU
+ * profile of the server per phase to bench/results/profiles/ (see bench/profile-top.ts).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeClientFactory, Pool, type ClientKind } from './http-client.js';
+import { createPhase, ensureNamespace, getPhase, listPhase, NAMESPACE, OBJECT_BYTES, patchPhase, watchPhase, type PhaseContext } from './phases.js';
+import { evaluateGoals, machine, markdown, type BackendResult, type MemorySample } from './report.js';
+import { ServerUnderTest, sleep, type Backend } from './server.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The whole run (both backends) is cut off after this long. */
+const WATCHDOG_MS = 9.5 * 60_000;
+const CONCURRENCY = 32;
+
+interface Config {
+  objects: number;
+  getSeconds: number;
+  getMax: number;
+  patches: number;
+  listReps: number;
+  listWarmups: number;
+  watchers: number;
+  watchUpdates: number;
+  watchIntervalMs: number;
+}
+
+const FULL: Config = { objects: 10_000, getSeconds: 10, getMax: 400_000, patches: 5_000, listReps: 20, listWarmups: 2, watchers: 100, watchUpdates: 200, watchIntervalMs: 20 };
+const QUICK: Config = { objects: 1_000, getSeconds: 2, getMax: 100_000, patches: 500, listReps: 3, listWarmups: 1, watchers: 100, watchUpdates: 30, watchIntervalMs: 20 };
+
+const live = new Set<ServerUnderTest>();
+
+function mib(kib: number): number {
+  return Math.round((kib / 1024) * 10) / 10;
+}
+
+function memory(srv: ServerUnderTest): MemorySample {
+  const m: MemorySample = { serverMiB: mib(srv.sample().rssKiB) };
+  const e = srv.etcdSample();
+  if (e) m.etcdMiB = mib(e.rssKiB);
+  return m;
+}
+
+function say(msg: string): void {
+  process.stdout.write(`[bench] ${msg}\n`);
+}
+
+async function runBackend(backend: Backend, cfg: Config, quick: boolean, clientKind: ClientKind, profile: boolean, outDir: string): Promise<BackendResult> {
+  const srv = new ServerUnderTest({ backend, profile });
+  live.add(srv);
+  const profiles: string[] = [];
+  const failures: string[] = [];
+  const profileDir = join(outDir, 'profiles');
+  if (profile) await mkdir(profileDir, { recursive: true });
+  const profiled = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
+    await srv.startProfile();
+    try {
+      return await fn();
+    } finally {
+      const f = await srv.stopProfile(join(profileDir, `${backend}-${phase}.cpuprofile`));
+      if (f) profiles.push(f);
+    }
+  };
+  try {
+    await srv.prepare();
+    say(`${backend}: starting skiff up on 127.0.0.1:${srv.port}${srv.etcd ? ` (etcd at ${srv.etcd.endpoint})` : ''}`);
+    const readyMs = await srv.start();
+    say(`${backend}: ready in ${readyMs.toFixed(0)} ms`);
+    await sleep(2000);
+    const idle = memory(srv);
+    say(`${backend}: idle RSS ${idle.serverMiB} MiB${idle.etcdMiB !== undefined ? ` (etcd ${idle.etcdMiB} MiB)` : ''}`);
+
+    const factory = makeClientFactory(clientKind, srv.endpoint, CONCURRENCY);
+    const pool = new Pool(factory.newClient, 8);
+    const ctx: PhaseContext = { server: srv, newClient: factory.newClient, pool, endpoint: srv.endpoint, concurrency: CONCURRENCY };
+    await ensureNamespace(ctx, NAMESPACE);
+
+    say(`${backend}: create ${cfg.objects} ConfigMaps`);
+    const create = await profiled('create', () => createPhase(ctx, cfg.objects));
+    say(`${backend}: create ${create.opsPerSec} ops/s, p99 ${create.latencyMs.p99.toFixed(1)} ms, ${create.errors} errors`);
+    await sleep(1000);
+    const holding = { ...memory(srv), objects: cfg.objects };
+
+    say(`${backend}: get for ${cfg.getSeconds} s`);
+    const get = await profiled('get', () => getPhase(ctx, cfg.objects, cfg.getSeconds, cfg.getMax));
+    say(`${backend}: get ${get.opsPerSec} ops/s, p99 ${get.latencyMs.p99.toFixed(1)} ms, ${get.errors} errors`);
+
+    say(`${backend}: merge-patch ${cfg.patches}`);
+    const patch = await profiled('patch', () => patchPhase(ctx, cfg.objects, cfg.patches));
+    say(`${backend}: patch ${patch.opsPerSec} ops/s, p99 ${patch.latencyMs.p99.toFixed(1)} ms, ${patch.errors} errors`);
+
+    say(`${backend}: list ×${cfg.listReps} (resourceVersion=0, then consistent)`);
+    const listCache = await profiled('list-rv0', () => listPhase(ctx, 'list rv=0', '?resourceVersion=0', cfg.objects, cfg.listReps, cfg.listWarmups));
+    const listConsistent = await profiled('list-consistent', () => listPhase(ctx, 'list consistent', '', cfg.objects, cfg.listReps, cfg.listWarmups));
+    say(`${backend}: list rv=0 p50 ${listCache.latencyMs.p50.toFixed(1)} ms, consistent p50 ${listConsistent.latencyMs.p50.toFixed(1)} ms`);
+
+    say(`${backend}: watch, ${cfg.watchers} watchers, ${cfg.watchUpdates} updates every ${cfg.watchIntervalMs} ms`);
+    const watch = await profiled('watch', () => watchPhase(ctx, cfg.watchers, cfg.watchUpdates, cfg.watchIntervalMs));
+    say(`${backend}: watch p99 ${watch.latencyMs.p99.toFixed(1)} ms, ${watch.lost} lost`);
+
+    const s = srv.sample();
+    const end = { ...memory(srv), serverPeakMiB: mib(s.hwmKiB) };
+    pool.close();
+    factory.close();
+
+    say(`${backend}: restart holding ${cfg.objects + 10} ConfigMaps`);
+    const stopMs = await srv.stop();
+    const restartReadyMs = await srv.start();
+    say(`${backend}: ready again in ${restartReadyMs.toFixed(0)} ms`);
+
+    const r: BackendResult = {
+      backend,
+      quick,
+      client: clientKind,
+      machine: machine(),
+      config: {
+        objects: cfg.objects,
+        concurrency: CONCURRENCY,
+        getSeconds: cfg.getSeconds,
+        patches: cfg.patches,
+        listReps: cfg.listReps,
+        watchers: cfg.watchers,
+        watchUpdates: cfg.watchUpdates,
+        watchIntervalMs: cfg.watchIntervalMs,
+        objectBytes: OBJECT_BYTES,
+      },
+      readyMs: Math.round(readyMs),
+      idle,
+      create,
+      holding,
+      get,
+      patch,
+      listCache,
+      listConsistent,
+      watch,
+      end,
+      restart: { objects: cfg.objects + 10, stopMs: Math.round(stopMs), readyMs: Math.round(restartReadyMs) },
+      profiles,
+      goals: [],
+      failures,
+      passed: false,
+    };
+    for (const p of [create, get, patch]) {
+      if (p.errors) failures.push(`${p.name}: ${p.errors} errors, e.g. ${p.errorSamples[0]}`);
+      if (!p.complete) failures.push(`${p.name}: hit its deadline after ${p.ops} operations`);
+    }
+    for (const l of [listCache, listConsistent]) if (l.errors) failures.push(`${l.name}: ${l.errors} errors, e.g. ${l.errorSamples[0]}`);
+    if (watch.lost || watch.writeErrors || watch.duplicates || watch.outOfOrder) {
+      failures.push(`watch: ${watch.lost} lost, ${watch.duplicates} duplicates, ${watch.outOfOrder} out of order, ${watch.writeErrors} write errors${watch.errorSamples.length ? `, e.g. ${watch.errorSamples[0]}` : ''}`);
+    }
+    r.goals = evaluateGoals(r);
+    r.passed = failures.length === 0 && r.goals.every((g) => g.met !== false);
+    return r;
+  } finally {
+    await srv.cleanup();
+    live.delete(srv);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      client: { type: 'string', default: 'raw' },
+      profile: { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
+    strict: true,
+  });
+  const backends: Backend[] = values.backend ? (values.backend.split(',') as Backend[]) : ['sqlite', 'etcd'];
+  for (const b of backends) if (b !== 'sqlite' && b !== 'etcd') throw new Error(`--backend must be sqlite or etcd, not ${b}`);
+  const clientKind = values.client as ClientKind;
+  if (clientKind !== 'raw' && clientKind !== 'https') throw new Error(`--client must be raw or https, not ${clientKind}`);
+  const quick = values.quick!;
+  const cfg = quick ? QUICK : FULL;
+  const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench', 'results'));
+  await mkdir(outDir, { recursive: true });
+
+  const watchdog = setTimeout(() => {
+    console.error(`[bench] watchdog: the run took longer than ${WATCHDOG_MS / 60_000} min; stopping everything`);
+    process.exitCode = 3;
+    for (const s of live) {
+      s.killNow();
+      void s.etcd?.stop();
+    }
+    setTimeout(() => process.exit(3), 2000).unref();
+  }, WATCHDOG_MS);
+  watchdog.unref();
+
+  let allPassed = true;
+  for (const backend of backends) {
+    let r: BackendResult;
+    try {
+      r = await runBackend(backend, cfg, quick, clientKind, values.profile!, outDir);
+    } catch (err) {
+      allPassed = false;
+      console.error(`[bench] ${backend}: the run failed: ${(err as Error).stack ?? err}`);
+      continue;
+    }
+    const md = markdown(r);
+    process.stdout.write(`\n${md}\n\n`);
+    const base = join(outDir, `${quick ? 'quick' : 'latest'}-${backend}`);
+    await writeFile(`${base}.json`, JSON.stringify(r, null, 2) + '\n');
+    await writeFile(`${base}.md`, md + '\n');
+    say(`wrote ${base}.json and .md`);
+    if (r.profiles.length) say(`CPU profiles: ${r.profiles.join(', ')}\n  summarize with: node dist/bench/profile-top.js <file>`);
+    if (r.failures.length) allPassed = false;
+  }
+  clearTimeout(watchdog);
+  // A goal not met is a finding (the tables say SHORT); errors, lost events or a crash fail the run.
+  process.exitCode = allPassed ? 0 : 1;
+}
+
+main().catch((err) => {
+  console.error(`[bench] ${(err as Error).stack ?? err}`);
+  for (const s of live) s.killNow();
+  process.exit(2);
+});

@@ -1,0 +1,103 @@
+/**
+ * The vocabulary of the resource catalog. A kind is data: one ResourceEntry says everything the
+ * generic API machinery needs to serve it. Kind-specific rules are looked up by GroupKind in the
+ * tables next to this file (strategies, tables, fields), so adding a kind never adds a handler.
+ */
+import type { StatusCause } from '../apiserver/errors.js';
+
+/** Any API object as it travels as JSON. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  [field: string]: any;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  managedFields?: unknown[];
+  [field: string]: any;
+}
+
+/** "Deployment.apps", or just "Pod" for the core group: upstream's GroupKind.String(). */
+export function groupKind(group: string, kind: string): string {
+  return group ? `${kind}.${group}` : kind;
+}
+
+export interface TableColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format: string;
+  description: string;
+  /** 0 = shown by `kubectl get`; 1 = only with `-o wide`. */
+  priority: number;
+}
+
+export interface TableDef {
+  columns: TableColumn[];
+  /** One row's cells, in column order; `now` makes ages deterministic in tests. */
+  cells(obj: KubeObject, now: Date): unknown[];
+}
+
+/** Where a kind's scale subresource reads and writes, as JSON paths in the object. */
+export interface ScaleSpec {
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  labelSelectorPath?: string;
+}
+
+export interface Strategy {
+  /** Fill in upstream's defaults (called on create and on update, after decoding). */
+  default?(obj: KubeObject): void;
+  /** Semantic rules the schema cannot express; `old` is set on update. Returns field causes. */
+  validate?(obj: KubeObject, old?: KubeObject): StatusCause[];
+  /** Adjust a new object before it is stored (e.g. reset status, set a Pending phase). */
+  prepareForCreate?(obj: KubeObject): void;
+  /** Adjust an updated object before it is stored, given the stored one. */
+  prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
+  /** Adjust an object being marked for deletion (e.g. a Namespace turns Terminating). */
+  prepareForDelete?(obj: KubeObject): void;
+}
+
+export interface ResourceEntry {
+  group: string;
+  version: string;
+  kind: string;
+  listKind: string;
+  /** Lower-case plural, the URL segment: "deployments". */
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  /** e.g. ["all"] for what `kubectl get all` shows. */
+  categories: string[];
+  verbs: string[];
+  /** Name of the OpenAPI definition describing the kind, e.g. "io.k8s.api.apps.v1.Deployment". */
+  definition: string;
+  subresources: { status?: boolean; scale?: ScaleSpec };
+  /** Whether `metadata.generation` tracks spec changes (kinds with a spec). */
+  hasSpec: boolean;
+}
+
+export type FieldGetter = (obj: KubeObject) => string | undefined;

@@ -1,0 +1,129 @@
+/**
+ * Reading request bodies and choosing response formats. Bodies are JSON or YAML (YAML 1.1, as
+ * Kubernetes manifests are written); responses are JSON, a meta.k8s.io Table, or YAML.
+ */
+import type { IncomingMessage } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import { errors } from './errors.js';
+
+/** Upstream's request body limit (3 MiB). */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > MAX_BODY_BYTES) {
+      req.resume();
+      reject(errors.tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        failed = true;
+        reject(errors.tooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
+    req.on('error', (err) => {
+      if (!failed) {
+        failed = true;
+        reject(errors.badRequest(`error reading request body: ${err.message}`));
+      }
+    });
+  });
+}
+
+/** The media type without parameters, lower-cased: "application/json; charset=utf-8" → "application/json". */
+export function mediaType(contentType: string | undefined): string {
+  if (!contentType) return '';
+  const semi = contentType.indexOf(';');
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'application/apply-patch+yaml']);
+
+/** Decodes a request body into a JSON value, as JSON or YAML by Content-Type. */
+export function decodeBody(body: Buffer, contentType: string | undefined): unknown {
+  const mt = mediaType(contentType);
+  const text = body.toString('utf8');
+  if (mt === 'application/vnd.kubernetes.protobuf') throw errors.unsupportedMediaType(mt);
+  if (YAML_TYPES.has(mt)) return decodeYaml(text);
+  if (mt !== '' && mt !== 'application/json' && !mt.endsWith('+json') && mt !== '*/*') throw errors.unsupportedMediaType(mt);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // Clients sometimes send YAML without saying so; upstream's decoder sniffs it too.
+    if (mt === '' && !/^\s*[[{]/.test(text)) return decodeYaml(text);
+    throw errors.badRequest(`json: ${(err as Error).message}`);
+  }
+}
+
+function decodeYaml(text: string): unknown {
+  try {
+    // Kubernetes reads manifests as YAML 1.1 (sigs.k8s.io/yaml on go-yaml v2): `yes`, `on`, `010` are not strings.
+    return parseYaml(text, { version: '1.1', merge: true, maxAliasCount: 100 });
+  } catch (err) {
+    throw errors.badRequest(`error converting YAML to JSON: ${(err as Error).message}`);
+  }
+}
+
+export type ResponseFormat = 'json' | 'table' | 'yaml' | 'partial-metadata';
+
+export interface Negotiated {
+  format: ResponseFormat;
+  /** For Tables: whether the client asked for v1 or v1beta1 Tables. */
+  tableVersion?: 'v1' | 'v1beta1';
+  /** Content-Type to answer with. */
+  contentType: string;
+}
+
+/**
+ * Picks the response format from an Accept header the way upstream's negotiation does: the first
+ * acceptable entry wins; protobuf-only clients get 406 so they retry with JSON.
+ */
+export function negotiate(accept: string | undefined, allowTable: boolean): Negotiated {
+  if (!accept) return { format: 'json', contentType: 'application/json' };
+  let sawProtobuf = false;
+  for (const raw of accept.split(',')) {
+    const parts = raw.split(';').map((p) => p.trim());
+    const type = parts[0].toLowerCase();
+    const params: Record<string, string> = {};
+    for (const p of parts.slice(1)) {
+      const eq = p.indexOf('=');
+      if (eq > 0) params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim();
+    }
+    if (type === 'application/json' || type === 'application/*' || type === '*/*') {
+      if (params.as === 'Table') {
+        if (!allowTable) continue;
+        if (params.g !== 'meta.k8s.io' || (params.v !== 'v1' && params.v !== 'v1beta1')) continue;
+        return {
+          format: 'table',
+          tableVersion: params.v as 'v1' | 'v1beta1',
+          contentType: `application/json;as=Table;v=${params.v};g=meta.k8s.io`,
+        };
+      }
+      if (params.as === 'PartialObjectMetadata' || params.as === 'PartialObjectMetadataList') {
+        if (params.g !== 'meta.k8s.io') continue;
+        return { format: 'partial-metadata', contentType: `application/json;as=${params.as};v=${params.v ?? 'v1'};g=meta.k8s.io` };
+      }
+      if (params.as) continue;
+      return { format: 'json', contentType: 'application/json' };
+    }
+    if (type === 'application/yaml') return { format: 'yaml', contentType: 'application/yaml' };
+    if (type === 'application/vnd.kubernetes.protobuf' || type === 'application/vnd.kubernetes.protobuf;stream=watch') {
+      sawProtobuf = true;
+      continue;
+    }
+  }
+  if (sawProtobuf) throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml');
+  throw errors.notAcceptable('only the following media types are accepted: application/json, application/yaml');
+}

@@ -1,0 +1,346 @@
+/**
+ * One handler per verb, generic over catalog entries: decode the request, call the resource store,
+ * encode the answer (JSON, YAML or Table).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KubeObject, ResourceEntry } from '../api/types.js';
+import { groupKind } from '../api/types.js';
+import { fieldGetters } from '../api/fields.js';
+import { decodeBody, mediaType, negotiate, readBody, type Negotiated } from './codec.js';
+import { errors } from './errors.js';
+import { sendBody, sendJson } from './http.js';
+import { isTrue, type RequestInfo } from './request-info.js';
+import {
+  EVERYTHING,
+  itemObject,
+  newWriteContext,
+  parseResourceVersion,
+  type DeleteOptions,
+  type FieldValidation,
+  type ListedItem,
+  type ObjectFilter,
+  type ResourceStore,
+  type StoredObject,
+  type WriteContext,
+} from './resource-store.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { parseIncludeObject, partialMetadata, toTable } from './table.js';
+import { applyPatch } from './patch/index.js';
+import type { SchemaSource } from './schemas.js';
+import { serveWatch } from './watch.js';
+import { scaleOf, applyScale } from './scale.js';
+import type { ResourceRegistry } from './registry.js';
+import { conversionFor } from '../api/conversion.js';
+
+export interface HandlerDeps {
+  resources: ResourceStore;
+  schemas: SchemaSource;
+  registry: ResourceRegistry;
+}
+
+/**
+ * How a request's version sees stored objects. Most entries are their own storage version; the
+ * few that share storage with another version convert on the way in and out.
+ */
+export interface VersionView {
+  /** The entry the resource store works with (the storage version). */
+  storage: ResourceEntry;
+  toStorage(obj: unknown): unknown;
+  fromStorage(o: StoredObject): StoredObject;
+}
+
+export function versionView(registry: ResourceRegistry, entry: ResourceEntry): VersionView {
+  const conv = conversionFor(apiVersionOf(entry), entry.kind);
+  const storage = conv && registry.findByKind(conv.storageApiVersion, conv.storageKind);
+  if (!conv || !storage) return { storage: entry, toStorage: (o) => o, fromStorage: (o) => o };
+  return {
+    storage,
+    toStorage: (o) => (o && typeof o === 'object' && !Array.isArray(o) ? conv.toStorage(o as KubeObject) : o),
+    fromStorage: (o) => {
+      const obj = conv.fromStorage(o.obj);
+      return { obj, json: JSON.stringify(obj), rv: o.rv };
+    },
+  };
+}
+
+export async function handleResource(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, info: RequestInfo, requested: ResourceEntry, query: URLSearchParams): Promise<void> {
+  const view = versionView(deps.registry, requested);
+  const entry = view.storage;
+  const ns = entry.namespaced ? info.namespace : '';
+  if (entry.namespaced && info.namespace === '' && info.name !== '') throw errors.pathNotFound();
+  if (!entry.namespaced && info.namespace !== '' && !(entry.group === '' && entry.plural === 'namespaces')) throw errors.pathNotFound();
+  const sub = info.subresource;
+  if (sub && !isServedSubresource(entry, sub)) throw errors.pathNotFound();
+  if (sub && !info.name) throw errors.pathNotFound();
+
+  switch (info.verb) {
+    case 'get':
+      if (sub === 'scale') return respondObject(req, res, entry, 200, wrapScale(entry, await deps.resources.get(entry, ns, info.name), deps), query, [], true);
+      return respondObject(req, res, requested, 200, view.fromStorage(await deps.resources.get(entry, ns, info.name, query.get('resourceVersion') ?? undefined)), query);
+    case 'list':
+      return list(deps, req, res, requested, view, ns, query);
+    case 'watch':
+      return serveWatch(deps.resources, req, res, requested, view, ns, info.name, query, buildFilter(entry, query, info.name));
+    case 'create': {
+      if (!verbAllowed(entry, 'create')) throw methodNotAllowed(info);
+      if (info.name) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+      const ctx = writeContext(query);
+      const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type']));
+      const created = await deps.resources.create(entry, ns, body, ctx);
+      return respondObject(req, res, requested, 201, view.fromStorage(created), query, ctx.warnings);
+    }
+    case 'update': {
+      if (!info.name) throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+      const ctx = writeContext(query);
+      const body = decodeBody(await readBody(req), req.headers['content-type']);
+      if (sub === 'scale') {
+        const updated = await deps.resources.patch(entry, ns, info.name, (cur) => applyScale(entry, cur, body), ctx);
+        return respondObject(req, res, entry, 200, wrapScale(entry, updated, deps), query, ctx.warnings, true);
+      }
+      const { object, created } = await deps.resources.update(entry, ns, info.name, view.toStorage(body), ctx, sub);
+      return respondObject(req, res, requested, created ? 201 : 200, view.fromStorage(object), query, ctx.warnings);
+    }
+    case 'patch': {
+      if (!info.name) throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+      const ctx = writeContext(query);
+      const contentType = mediaType(req.headers['content-type']);
+      const raw = await readBody(req);
+      let patchBody: unknown;
+      try {
+        patchBody = JSON.parse(raw.toString('utf8'));
+      } catch (err) {
+        if (contentType === 'application/apply-patch+yaml') patchBody = decodeBody(raw, contentType);
+        else throw errors.badRequest(`error decoding patch: ${(err as Error).message}`);
+      }
+      if (sub === 'scale') {
+        const scaleSchema = deps.schemas.schemaFor('io.k8s.api.autoscaling.v1.Scale');
+        const updated = await deps.resources.patch(
+          entry,
+          ns,
+          info.name,
+          (cur) => applyScale(entry, cur, applyPatch(contentType, scaleOf(entry, cur), patchBody, { schema: scaleSchema, defs: deps.schemas.definitions() })),
+          ctx,
+        );
+        return respondObject(req, res, entry, 200, wrapScale(entry, updated, deps), query, ctx.warnings, true);
+      }
+      // Patches apply to the object as the client sees it, in the version it asked for.
+      const schema = deps.schemas.schemaFor(requested.definition);
+      const patched = await deps.resources.patch(
+        entry,
+        ns,
+        info.name,
+        (cur) => {
+          const seen = view.fromStorage({ obj: cur, json: '', rv: 0 }).obj;
+          return view.toStorage(applyPatch(contentType, seen, patchBody, { schema, defs: deps.schemas.definitions() })) as KubeObject;
+        },
+        ctx,
+        sub,
+      );
+      return respondObject(req, res, requested, 200, view.fromStorage(patched), query, ctx.warnings);
+    }
+    case 'delete': {
+      if (sub) throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
+      const ctx = writeContext(query);
+      const opts = await deleteOptions(req, query);
+      const result = await deps.resources.delete(entry, ns, info.name, opts, ctx);
+      if (result.deleted && !returnsDeletedObject(entry)) {
+        const o = result.object.obj;
+        return sendJson(res, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name: info.name, group: entry.group || undefined, kind: entry.plural, uid: o.metadata?.uid },
+        });
+      }
+      return respondObject(req, res, requested, 200, view.fromStorage(result.object), query, ctx.warnings);
+    }
+    case 'deletecollection': {
+      const ctx = writeContext(query);
+      const opts = await deleteOptions(req, query);
+      const listed = await deps.resources.list(entry, ns, { filter: buildFilter(entry, query, '') });
+      const deleted: KubeObject[] = [];
+      for (const item of listed.items) {
+        const o = itemObject(item);
+        try {
+          const r = await deps.resources.delete(entry, o.metadata?.namespace ?? '', o.metadata!.name!, opts, ctx);
+          deleted.push(view.fromStorage(r.object).obj);
+        } catch (err) {
+          // Objects deleted by someone else meanwhile are simply gone already.
+          if (!(err instanceof Error && (err as any).code === 404)) throw err;
+        }
+      }
+      return sendJson(res, 200, { kind: requested.listKind, apiVersion: apiVersionOf(requested), metadata: { resourceVersion: String(listed.resourceVersion) }, items: deleted });
+    }
+    default:
+      throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+  }
+}
+
+function methodNotAllowed(_info: RequestInfo) {
+  return errors.methodNotAllowed('the server does not allow this method on the requested resource');
+}
+
+function verbAllowed(entry: ResourceEntry, verb: string): boolean {
+  return entry.verbs.includes(verb);
+}
+
+function isServedSubresource(entry: ResourceEntry, sub: string): boolean {
+  if (sub === 'status') return !!entry.subresources.status;
+  if (sub === 'scale') return !!entry.subresources.scale;
+  if (sub === 'finalize') return entry.group === '' && entry.plural === 'namespaces';
+  return false;
+}
+
+/** Pods and namespaces answer a delete with the object, like upstream; others with a Status. */
+function returnsDeletedObject(entry: ResourceEntry): boolean {
+  return entry.group === '' && (entry.plural === 'pods' || entry.plural === 'namespaces');
+}
+
+export function apiVersionOf(entry: ResourceEntry): string {
+  return entry.group ? `${entry.group}/${entry.version}` : entry.version;
+}
+
+function wrapScale(entry: ResourceEntry, obj: StoredObject, _deps: HandlerDeps): StoredObject {
+  const scale = scaleOf(entry, obj.obj);
+  return { obj: scale, json: JSON.stringify(scale), rv: obj.rv };
+}
+
+export function writeContext(query: URLSearchParams): WriteContext {
+  const dry = query.getAll('dryRun');
+  for (const d of dry) {
+    if (d !== 'All') throw errors.badRequest(`Invalid dry run value: dryRun: Unsupported value: "${d}": supported values: "All"`);
+  }
+  const fv = query.get('fieldValidation') ?? 'Warn';
+  if (fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
+    throw errors.badRequest(`fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`);
+  }
+  const fm = query.get('fieldManager');
+  if (fm !== null && fm.length > 128) throw errors.badRequest('fieldManager: Too long: may not be more than 128 bytes');
+  return newWriteContext({ dryRun: dry.length > 0, fieldValidation: fv as FieldValidation, fieldManager: fm ?? undefined });
+}
+
+async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
+  const raw = await readBody(req);
+  let body: Record<string, any> = {};
+  if (raw.length > 0) {
+    const decoded = decodeBody(raw, req.headers['content-type']);
+    if (decoded !== null && (typeof decoded !== 'object' || Array.isArray(decoded))) throw errors.badRequest('DeleteOptions must be an object');
+    body = (decoded as Record<string, any>) ?? {};
+  }
+  const opts: DeleteOptions = {};
+  const grace = query.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+  if (grace !== undefined && grace !== null) {
+    const n = Number(grace);
+    if (!Number.isInteger(n)) throw errors.badRequest(`invalid gracePeriodSeconds: ${String(grace)}`);
+    opts.gracePeriodSeconds = Math.max(0, n);
+  }
+  const policy = query.get('propagationPolicy') ?? body.propagationPolicy;
+  if (policy !== undefined && policy !== null) {
+    if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
+      throw errors.invalid('', 'DeleteOptions', '', [
+        { reason: 'FieldValueNotSupported', field: 'propagationPolicy', message: `Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"` },
+      ]);
+    }
+    opts.propagationPolicy = policy;
+  }
+  const orphan = query.get('orphanDependents') ?? body.orphanDependents;
+  if (orphan !== undefined && orphan !== null) {
+    if (opts.propagationPolicy) throw errors.invalid('', 'DeleteOptions', '', [{ reason: 'FieldValueInvalid', field: 'propagationPolicy', message: 'Invalid value: "": orphanDependents and deletionPropagation cannot be both set' }]);
+    opts.orphanDependents = orphan === true || orphan === 'true';
+  }
+  if (body.preconditions && typeof body.preconditions === 'object') opts.preconditions = body.preconditions;
+  return opts;
+}
+
+export function buildFilter(entry: ResourceEntry, query: URLSearchParams, pinnedName: string): ObjectFilter {
+  const ls = query.get('labelSelector');
+  const fs = query.get('fieldSelector');
+  if (!ls && !fs && !pinnedName) return EVERYTHING;
+  const labels = ls ? parseLabelSelector(ls) : undefined;
+  const fields = fs ? parseFieldSelector(fs, fieldGetters(groupKind(entry.group, entry.kind))) : undefined;
+  const exactName = pinnedName || fields?.exactName;
+  return {
+    everything: false,
+    exactName,
+    matches: (obj: KubeObject) =>
+      (!pinnedName || obj.metadata?.name === pinnedName) && (!labels || labels.matches(obj.metadata?.labels ?? {})) && (!fields || fields.matches(obj)),
+  };
+}
+
+async function list(
+  deps: HandlerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requested: ResourceEntry,
+  view: VersionView,
+  ns: string,
+  query: URLSearchParams,
+): Promise<void> {
+  const entry = view.storage;
+  const neg = negotiate(req.headers.accept, true);
+  const limitRaw = query.get('limit');
+  let limit: number | undefined;
+  if (limitRaw !== null && limitRaw !== '') {
+    limit = Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 0) throw errors.badRequest(`limit: Invalid value: ${JSON.stringify(limitRaw)}: must be a non-negative integer`);
+  }
+  const rv = query.get('resourceVersion') ?? undefined;
+  if (rv !== undefined && rv !== '') parseResourceVersion(rv);
+  const result = await deps.resources.list(entry, ns, {
+    filter: buildFilter(entry, query, ''),
+    limit,
+    continueToken: query.get('continue') || undefined,
+    resourceVersion: rv || undefined,
+    resourceVersionMatch: query.get('resourceVersionMatch') || undefined,
+  });
+  const listMeta: Record<string, unknown> = { resourceVersion: String(result.resourceVersion) };
+  if (result.continueToken) listMeta.continue = result.continueToken;
+  if (result.remainingItemCount !== undefined) listMeta.remainingItemCount = result.remainingItemCount;
+  if (view.storage !== requested) {
+    result.items = result.items.map((i) => {
+      const o = view.fromStorage({ obj: itemObject(i), json: i.json, rv: i.rv });
+      return { key: i.key, json: o.json, rv: o.rv, obj: o.obj };
+    });
+  }
+  if (neg.format === 'table') {
+    const include = parseIncludeObject(query.get('includeObject'));
+    const objs = result.items.map(itemObject);
+    return sendJson(res, 200, toTable(requested, objs, { include, tableVersion: neg.tableVersion!, listMeta }), neg.contentType);
+  }
+  if (neg.format === 'partial-metadata') {
+    const body = { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, items: result.items.map((i) => partialMetadata(itemObject(i))) };
+    return sendJson(res, 200, body, neg.contentType);
+  }
+  // Plain lists are assembled from each object's cached JSON: no parse, no re-serialization.
+  const head = `{"kind":"${requested.listKind}","apiVersion":"${apiVersionOf(requested)}","metadata":${JSON.stringify(listMeta)},"items":[`;
+  const body = head + joinJson(result.items) + ']}';
+  return sendBody(res, 200, body, neg.format, neg.contentType);
+}
+
+function joinJson(items: ListedItem[]): string {
+  let s = '';
+  for (let i = 0; i < items.length; i++) s += (i ? ',' : '') + items[i].json;
+  return s;
+}
+
+function respondObject(
+  req: IncomingMessage,
+  res: ServerResponse,
+  entry: ResourceEntry,
+  code: number,
+  obj: StoredObject,
+  query: URLSearchParams,
+  warnings: string[] = [],
+  isScale = false,
+): void {
+  const neg: Negotiated = negotiate(req.headers.accept, !isScale);
+  if (neg.format === 'table') {
+    const include = parseIncludeObject(query.get('includeObject'));
+    return sendJson(res, code, toTable(entry, [obj.obj], { include, tableVersion: neg.tableVersion!, listMeta: { resourceVersion: String(obj.rv) } }), neg.contentType, warnings);
+  }
+  if (neg.format === 'partial-metadata') return sendJson(res, code, partialMetadata(obj.obj), neg.contentType, warnings);
+  sendBody(res, code, obj.json, neg.format, neg.contentType, warnings);
+}
+
+export { isTrue };

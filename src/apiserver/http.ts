@@ -1,0 +1,45 @@
+/** Writing responses: JSON bodies, Status errors, YAML, and the Warning header. */
+import type { ServerResponse } from 'node:http';
+import { stringify as toYaml } from 'yaml';
+import { ApiError, errors } from './errors.js';
+
+export function sendJson(res: ServerResponse, code: number, body: string | object, contentType = 'application/json', warnings: string[] = []): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const headers: Record<string, string | string[]> = {
+    'Content-Type': contentType,
+    'Content-Length': String(Buffer.byteLength(text)),
+    'Cache-Control': 'no-cache, private',
+  };
+  if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
+  res.end(text);
+}
+
+export function sendBody(res: ServerResponse, code: number, body: string | object, format: 'json' | 'yaml' | string, contentType: string, warnings: string[] = []): void {
+  if (format === 'yaml') {
+    const obj = typeof body === 'string' ? JSON.parse(body) : body;
+    const text = toYaml(obj, { lineWidth: 0 });
+    const headers: Record<string, string | string[]> = { 'Content-Type': 'application/yaml', 'Content-Length': String(Buffer.byteLength(text)) };
+    if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+    res.writeHead(code, headers);
+    res.end(text);
+    return;
+  }
+  sendJson(res, code, body, contentType, warnings);
+}
+
+export function sendError(res: ServerResponse, err: unknown): void {
+  const apiErr = toApiError(err);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, apiErr.code, apiErr.toStatus());
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  // Anything else is our bug, not the client's: say so, keep serving.
+  console.error('internal error:', err);
+  return errors.internal(err instanceof Error ? err.message : String(err));
+}

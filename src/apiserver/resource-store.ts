@@ -1,0 +1,595 @@
+/**
+ * Generic storage of any catalog entry: upstream's genericregistry.Store. Every verb for every kind
+ * runs through here (HTTP handlers and the in-process client alike); a kind's particular rules come
+ * from its KindRules (strategy, schema, metadata checks), never from code in this file.
+ */
+import { randomUUID } from 'node:crypto';
+import type { KubeObject, ResourceEntry } from '../api/types.js';
+import { groupKind } from '../api/types.js';
+import { isStoreError, type KeyValue, type Store } from '../storage/store.js';
+import { ApiError, errors, type StatusCause } from './errors.js';
+import { clone, deepEqual, generateNameSuffix, nowTimestamp, specOf, toStoredJson } from './objects.js';
+import { storagePrefix } from './registry.js';
+import { decodeStored, withResourceVersion, type CachedObject, type WatchCache } from './watch-cache.js';
+import type { KindRules } from './kind-rules.js';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export interface WriteContext {
+  dryRun: boolean;
+  fieldValidation: FieldValidation;
+  fieldManager?: string;
+  /** Warnings for the client (the Warning header). */
+  warnings: string[];
+}
+
+export function newWriteContext(partial: Partial<WriteContext> = {}): WriteContext {
+  return { dryRun: false, fieldValidation: 'Warn', warnings: [], ...partial };
+}
+
+/** What readers get: the JSON to send and the object when it was needed anyway. */
+export interface StoredObject {
+  json: string;
+  obj: KubeObject;
+  rv: number;
+}
+
+export interface ObjectFilter {
+  matches(obj: KubeObject): boolean;
+  /** Set when the selector pins metadata.name, so a list can read one key. */
+  exactName?: string;
+  /** True when matches() accepts everything (lets lists skip parsing). */
+  everything: boolean;
+}
+
+export const EVERYTHING: ObjectFilter = { matches: () => true, everything: true };
+
+export interface ListOptions {
+  filter: ObjectFilter;
+  limit?: number;
+  continueToken?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface ListedItem {
+  key: string;
+  json: string;
+  rv: number;
+  /** Parsed lazily: plain JSON lists without selectors never parse. */
+  obj?: KubeObject;
+}
+
+export interface ListResult {
+  items: ListedItem[];
+  resourceVersion: number;
+  continueToken?: string;
+  remainingItemCount?: number;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  orphanDependents?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface DeleteResult {
+  /** True when the object is gone; false when it is only marked for deletion (finalizers, grace). */
+  deleted: boolean;
+  object: StoredObject;
+}
+
+const FINALIZER_ORPHAN = 'orphan';
+const FINALIZER_FOREGROUND = 'foregroundDeletion';
+const MAX_GENERATE_NAME_TRIES = 8;
+const MAX_CONFLICT_RETRIES = 16;
+
+export function itemObject(item: ListedItem): KubeObject {
+  if (!item.obj) item.obj = JSON.parse(item.json) as KubeObject;
+  return item.obj;
+}
+
+export class ResourceStore {
+  constructor(
+    private readonly store: Store,
+    readonly cache: WatchCache,
+    private readonly rules: KindRules,
+  ) {}
+
+  keyFor(entry: ResourceEntry, namespace: string, name: string): string {
+    return entry.namespaced ? `${storagePrefix(entry)}${namespace}/${name}` : `${storagePrefix(entry)}${name}`;
+  }
+
+  /** The key prefix a list or watch reads: the resource, narrowed to a namespace when one is given. */
+  listPrefix(entry: ResourceEntry, namespace: string): string {
+    return entry.namespaced && namespace ? `${storagePrefix(entry)}${namespace}/` : storagePrefix(entry);
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  async get(entry: ResourceEntry, namespace: string, name: string, resourceVersion?: string): Promise<StoredObject> {
+    const key = this.keyFor(entry, namespace, name);
+    if (resourceVersion === '0') {
+      // "Any" semantics: the cache is as good as the store.
+      const c = this.cache.resource(storagePrefix(entry)).objects.get(key);
+      if (!c) throw errors.notFound(entry.group, entry.plural, name);
+      return c;
+    }
+    if (resourceVersion) {
+      const rv = parseResourceVersion(resourceVersion);
+      await this.cache.waitFor(rv);
+      const c = this.cache.resource(storagePrefix(entry)).objects.get(key);
+      if (!c) throw errors.notFound(entry.group, entry.plural, name);
+      return c;
+    }
+    const kv = await this.store.get(key);
+    if (!kv) throw errors.notFound(entry.group, entry.plural, name);
+    return decodeStored(kv);
+  }
+
+  async list(entry: ResourceEntry, namespace: string, opts: ListOptions): Promise<ListResult> {
+    const { resourceVersion: rvParam, resourceVersionMatch: match, continueToken, limit } = opts;
+    if (match && !rvParam) throw errors.badRequest('resourceVersionMatch is forbidden unless resourceVersion is provided');
+    if (match && match !== 'Exact' && match !== 'NotOlderThan') {
+      throw errors.badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+    }
+    if (match === 'Exact' && rvParam === '0') throw errors.badRequest('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+    if (continueToken && rvParam && rvParam !== '0') {
+      throw errors.badRequest('specifying resource version is not allowed when using continue');
+    }
+    const prefix = this.listPrefix(entry, namespace);
+    if (continueToken) {
+      const tok = decodeContinue(continueToken);
+      return this.listFromStore(prefix, opts, tok.rv, prefix + tok.start);
+    }
+    if (rvParam === '0' || (rvParam && match !== 'Exact' && !limit)) {
+      if (rvParam !== '0') await this.cache.waitFor(parseResourceVersion(rvParam));
+      return this.listFromCache(entry, prefix, opts.filter);
+    }
+    const rv = rvParam ? parseResourceVersion(rvParam) : undefined;
+    return this.listFromStore(prefix, opts, rv, undefined);
+  }
+
+  private listFromCache(entry: ResourceEntry, prefix: string, filter: ObjectFilter): ListResult {
+    const cache = this.cache.resource(storagePrefix(entry));
+    const items: ListedItem[] = [];
+    if (filter.exactName !== undefined) {
+      for (const c of cache.list()) {
+        if (c.key.startsWith(prefix) && c.key.endsWith('/' + filter.exactName) && filter.matches(c.obj)) items.push(c);
+      }
+    } else {
+      for (const c of cache.list()) {
+        if (c.key.startsWith(prefix) && (filter.everything || filter.matches(c.obj))) items.push(c);
+      }
+    }
+    return { items, resourceVersion: this.cache.revision };
+  }
+
+  private async listFromStore(
+    prefix: string,
+    opts: ListOptions,
+    revision: number | undefined,
+    startAfter: string | undefined,
+  ): Promise<ListResult> {
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    const filter = opts.filter;
+    const items: ListedItem[] = [];
+    let readRev = revision;
+    let after = startAfter;
+    let more = false;
+    let remaining = 0;
+    let lastKey: string | undefined;
+    try {
+      for (;;) {
+        // With a selector, a page may filter down to nothing: keep reading until the limit is filled.
+        const page = await this.store.list(prefix, { limit: limit ? Math.max(limit, 64) : 0, startAfter: after, revision: readRev });
+        readRev = page.revision;
+        let i = 0;
+        for (; i < page.items.length; i++) {
+          if (limit && items.length >= limit) break;
+          const kv = page.items[i];
+          lastKey = kv.key;
+          const item: ListedItem = { key: kv.key, json: withResourceVersion(kv.value, kv.modRevision), rv: kv.modRevision };
+          if (!filter.everything && !filter.matches(itemObject(item))) continue;
+          items.push(item);
+        }
+        if (limit && items.length >= limit) {
+          more = i < page.items.length || page.more;
+          remaining = page.remaining + (page.items.length - i);
+          break;
+        }
+        if (!page.more || page.items.length === 0) break;
+        after = page.items[page.items.length - 1].key;
+      }
+    } catch (err) {
+      if (isStoreError(err, 'Compacted')) {
+        throw errors.gone(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
+      }
+      if (isStoreError(err, 'FutureRevision')) {
+        throw errors.timeout(`Too large resource version: ${revision}, current: ${await this.store.currentRevision()}`);
+      }
+      throw err;
+    }
+    const result: ListResult = { items, resourceVersion: readRev ?? 0 };
+    if (more && lastKey !== undefined) {
+      result.continueToken = encodeContinue(readRev ?? 0, lastKey.slice(prefix.length));
+      if (filter.everything) result.remainingItemCount = remaining;
+    }
+    return result;
+  }
+
+  // ---- writes ---------------------------------------------------------------------------------
+
+  async create(entry: ResourceEntry, namespace: string, body: unknown, ctx: WriteContext): Promise<StoredObject> {
+    const obj = this.decodeObject(entry, body, ctx);
+    this.bindNamespace(entry, obj, namespace);
+    const meta = obj.metadata!;
+    if (meta.resourceVersion) throw errors.badRequest('resourceVersion should not be set on objects to be created');
+    const generated = !meta.name && !!meta.generateName;
+    if (generated) meta.name = meta.generateName + generateNameSuffix();
+    const name = meta.name ?? '';
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowTimestamp();
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    if (entry.hasSpec) meta.generation = 1;
+    else delete meta.generation;
+    const strategy = this.rules.strategy(entry);
+    strategy.prepareForCreate?.(obj);
+    strategy.default?.(obj);
+    this.validate(entry, obj, undefined);
+    if (entry.namespaced) await this.admitNamespace(meta.namespace!);
+
+    if (ctx.dryRun) return { obj, json: JSON.stringify(obj), rv: 0 };
+    for (let attempt = 0; ; attempt++) {
+      const key = this.keyFor(entry, meta.namespace ?? '', meta.name!);
+      const stored = toStoredJson(obj);
+      try {
+        const kv = await this.store.create(key, stored);
+        meta.resourceVersion = String(kv.modRevision);
+        return { obj, json: withResourceVersion(stored, kv.modRevision), rv: kv.modRevision };
+      } catch (err) {
+        if (isStoreError(err, 'AlreadyExists')) {
+          if (generated && attempt < MAX_GENERATE_NAME_TRIES) {
+            meta.name = meta.generateName + generateNameSuffix();
+            continue;
+          }
+          throw errors.alreadyExists(entry.group, entry.plural, name);
+        }
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Replaces an object (PUT). `subresource` is '' for the main resource, or 'status' / 'finalize',
+   * which change only their part of the object.
+   */
+  async update(
+    entry: ResourceEntry,
+    namespace: string,
+    name: string,
+    body: unknown,
+    ctx: WriteContext,
+    subresource = '',
+  ): Promise<{ object: StoredObject; created: boolean }> {
+    const incoming = this.decodeObject(entry, body, ctx);
+    this.bindNamespace(entry, incoming, namespace);
+    if (incoming.metadata!.name !== name) {
+      throw errors.badRequest(`the name of the object (${incoming.metadata!.name ?? ''}) does not match the name on the URL (${name})`);
+    }
+    const precondition = incoming.metadata!.resourceVersion;
+    const key = this.keyFor(entry, namespace, name);
+    const current = await this.store.get(key);
+    if (!current) {
+      if (subresource === '' && this.rules.allowCreateOnUpdate(entry)) {
+        delete incoming.metadata!.resourceVersion;
+        return { object: await this.create(entry, namespace, incoming, ctx), created: true };
+      }
+      throw errors.notFound(entry.group, entry.plural, name);
+    }
+    const object = await this.guaranteedUpdate(entry, key, name, ctx, precondition, current, () => incoming, subresource);
+    return { object, created: false };
+  }
+
+  /** PATCH: apply `patchFn` to the current object and store the result, retrying on races. */
+  async patch(
+    entry: ResourceEntry,
+    namespace: string,
+    name: string,
+    patchFn: (current: KubeObject) => KubeObject,
+    ctx: WriteContext,
+    subresource = '',
+  ): Promise<StoredObject> {
+    const key = this.keyFor(entry, namespace, name);
+    const current = await this.store.get(key);
+    if (!current) throw errors.notFound(entry.group, entry.plural, name);
+    return this.guaranteedUpdate(entry, key, name, ctx, undefined, current, (cur) => {
+      const patched = patchFn(cur);
+      if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) {
+        throw errors.badRequest('the patch did not produce an object');
+      }
+      const out = this.decodeObject(entry, patched, ctx);
+      const rvAfter = out.metadata?.resourceVersion;
+      if (rvAfter !== undefined && rvAfter !== cur.metadata?.resourceVersion) {
+        // A resourceVersion in the patch is a precondition, like upstream.
+        throw conflictModified(entry, name);
+      }
+      if (out.metadata?.name !== undefined && out.metadata.name !== name) {
+        throw errors.badRequest(`the name of the object (${out.metadata.name}) does not match the name on the URL (${name})`);
+      }
+      return out;
+    }, subresource);
+  }
+
+  /**
+   * Upstream's GuaranteedUpdate: read, compute, compare-and-swap, and retry on conflict unless the
+   * client pinned a resourceVersion (then a conflict is the client's to resolve: 409).
+   */
+  private async guaranteedUpdate(
+    entry: ResourceEntry,
+    key: string,
+    name: string,
+    ctx: WriteContext,
+    precondition: string | undefined,
+    first: KeyValue,
+    compute: (current: KubeObject) => KubeObject,
+    subresource: string,
+  ): Promise<StoredObject> {
+    let kv: KeyValue | undefined = first;
+    for (let attempt = 0; ; attempt++) {
+      if (!kv) throw errors.notFound(entry.group, entry.plural, name);
+      const old = decodeStored(kv).obj;
+      if (precondition !== undefined && precondition !== '' && precondition !== String(kv.modRevision)) {
+        throw conflictModified(entry, name);
+      }
+      const next = this.merge(entry, old, compute(clone(old)), subresource);
+      const strategy = this.rules.strategy(entry);
+      strategy.default?.(next);
+      strategy.prepareForUpdate?.(next, old);
+      if (entry.hasSpec && !deepEqual(specOf(next), specOf(old))) {
+        next.metadata!.generation = (old.metadata?.generation ?? 0) + 1;
+      }
+      this.validate(entry, next, old);
+
+      const finished = next.metadata!.deletionTimestamp && (next.metadata!.finalizers?.length ?? 0) === 0 && this.rules.canFinishDeletion(entry, next);
+      if (!finished && deepEqual(withoutRv(next), withoutRv(old))) {
+        // Nothing changed: upstream writes nothing, so controllers reconciling twice are free.
+        return decodeStored(kv);
+      }
+      if (ctx.dryRun) return { obj: next, json: JSON.stringify(next), rv: kv.modRevision };
+      try {
+        if (finished) {
+          const gone = await this.store.delete(key, kv.modRevision);
+          return decodeStored(gone, gone.modRevision);
+        }
+        const stored = toStoredJson(next);
+        const written = await this.store.update(key, stored, kv.modRevision);
+        next.metadata!.resourceVersion = String(written.modRevision);
+        return { obj: next, json: withResourceVersion(stored, written.modRevision), rv: written.modRevision };
+      } catch (err) {
+        if (isStoreError(err, 'Conflict') && (precondition === undefined || precondition === '') && attempt < MAX_CONFLICT_RETRIES) {
+          kv = err.current ?? (await this.store.get(key));
+          continue;
+        }
+        if (isStoreError(err, 'Conflict')) throw conflictModified(entry, name);
+        if (isStoreError(err, 'NotFound')) throw errors.notFound(entry.group, entry.plural, name);
+        throw err;
+      }
+    }
+  }
+
+  /** Combines the stored object with what the client sent, by subresource. */
+  private merge(entry: ResourceEntry, old: KubeObject, incoming: KubeObject, subresource: string): KubeObject {
+    let next: KubeObject;
+    if (subresource === 'status') {
+      next = { ...old, status: incoming.status };
+      if (incoming.status === undefined) delete next.status;
+      // Status writers may not touch metadata other than labels and annotations? Upstream keeps the old metadata.
+      next.metadata = { ...old.metadata };
+    } else if (subresource === 'finalize') {
+      next = { ...old, spec: { ...(old.spec ?? {}), finalizers: incoming.spec?.finalizers ?? [] } };
+    } else if (subresource !== '') {
+      throw errors.pathNotFound();
+    } else {
+      next = incoming;
+      if (entry.subresources.status) {
+        if (old.status === undefined) delete next.status;
+        else next.status = old.status;
+      }
+    }
+    const m = next.metadata!;
+    const o = old.metadata!;
+    // System-owned metadata is carried over; a client changing it is caught by validation.
+    m.uid ??= o.uid;
+    m.creationTimestamp ??= o.creationTimestamp;
+    m.generation = o.generation;
+    if (m.generation === undefined) delete m.generation;
+    if (o.deletionTimestamp) {
+      m.deletionTimestamp = o.deletionTimestamp;
+      m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
+    } else {
+      delete m.deletionTimestamp;
+      delete m.deletionGracePeriodSeconds;
+    }
+    if (o.namespace !== undefined) m.namespace = o.namespace;
+    return next;
+  }
+
+  async delete(entry: ResourceEntry, namespace: string, name: string, opts: DeleteOptions, ctx: WriteContext): Promise<DeleteResult> {
+    const key = this.keyFor(entry, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.store.get(key);
+      if (!kv) throw errors.notFound(entry.group, entry.plural, name);
+      const current = decodeStored(kv);
+      const meta = current.obj.metadata ?? {};
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== meta.uid) {
+        throw errors.conflict(entry.group, entry.plural, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
+        throw errors.conflict(
+          entry.group,
+          entry.plural,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${meta.resourceVersion}`,
+        );
+      }
+      const next = clone(current.obj);
+      const nm = next.metadata!;
+      const finalizers = new Set(nm.finalizers ?? []);
+      const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);
+      if (policy === 'Orphan') {
+        finalizers.add(FINALIZER_ORPHAN);
+        finalizers.delete(FINALIZER_FOREGROUND);
+      } else if (policy === 'Foreground') {
+        finalizers.add(FINALIZER_FOREGROUND);
+        finalizers.delete(FINALIZER_ORPHAN);
+      } else if (policy === 'Background') {
+        finalizers.delete(FINALIZER_ORPHAN);
+        finalizers.delete(FINALIZER_FOREGROUND);
+      }
+      const grace = this.rules.gracePeriod(entry, current.obj, opts.gracePeriodSeconds);
+      const deferred = this.rules.deferDeletion(entry, current.obj);
+      const immediate = finalizers.size === 0 && grace === 0 && !deferred;
+      if (ctx.dryRun) {
+        return { deleted: immediate, object: current };
+      }
+      try {
+        if (immediate) {
+          const gone = await this.store.delete(key, kv.modRevision);
+          return { deleted: true, object: decodeStored(gone, gone.modRevision) };
+        }
+        // Graceful or finalized deletion: mark it and let its owners (kubelet, controllers) finish.
+        const now = Date.now();
+        if (!nm.deletionTimestamp) {
+          nm.deletionTimestamp = nowTimestamp(new Date(now + grace * 1000));
+          nm.deletionGracePeriodSeconds = grace;
+        } else if (grace < (nm.deletionGracePeriodSeconds ?? 0)) {
+          // A shorter grace period may cut an ongoing one short; a longer one never extends it.
+          nm.deletionTimestamp = nowTimestamp(new Date(now + grace * 1000));
+          nm.deletionGracePeriodSeconds = grace;
+        }
+        if (finalizers.size > 0) nm.finalizers = [...finalizers];
+        else delete nm.finalizers;
+        if (entry.hasSpec) nm.generation = (nm.generation ?? 0) + (current.obj.metadata?.deletionTimestamp ? 0 : 1);
+        this.rules.strategy(entry).prepareForDelete?.(next);
+        if (deepEqual(withoutRv(next), withoutRv(current.obj))) return { deleted: false, object: current };
+        const stored = toStoredJson(next);
+        const written = await this.store.update(key, stored, kv.modRevision);
+        nm.resourceVersion = String(written.modRevision);
+        return { deleted: false, object: { obj: next, json: withResourceVersion(stored, written.modRevision), rv: written.modRevision } };
+      } catch (err) {
+        if ((isStoreError(err, 'Conflict') || isStoreError(err, 'NotFound')) && attempt < MAX_CONFLICT_RETRIES) continue;
+        throw err;
+      }
+    }
+  }
+
+  // ---- shared checks --------------------------------------------------------------------------
+
+  /** Checks a decoded body is an object of this kind and runs the schema over it. */
+  decodeObject(entry: ResourceEntry, body: unknown, ctx: WriteContext): KubeObject {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw errors.badRequest(`Object 'Kind' is missing in '${truncate(JSON.stringify(body) ?? String(body))}'`);
+    }
+    const obj = body as KubeObject;
+    const expected = entry.group ? `${entry.group}/${entry.version}` : entry.version;
+    if (obj.apiVersion !== undefined && obj.apiVersion !== expected) {
+      throw errors.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${expected})`);
+    }
+    if (obj.kind !== undefined && obj.kind !== entry.kind) {
+      throw errors.badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${entry.kind})`);
+    }
+    obj.apiVersion = expected;
+    obj.kind = entry.kind;
+    if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+    if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) {
+      throw errors.badRequest('json: cannot unmarshal into Go struct field ObjectMeta.metadata of type v1.ObjectMeta');
+    }
+    const checked = this.rules.checkSchema(entry, obj, ctx.fieldValidation);
+    if (checked.typeErrors.length > 0) throw errors.badRequest(checked.typeErrors.join('; '));
+    if (checked.unknownFields.length > 0) {
+      const msgs = checked.unknownFields.map((f) => `unknown field "${f}"`);
+      if (ctx.fieldValidation === 'Strict') throw errors.badRequest(`strict decoding error: ${msgs.join(', ')}`);
+      if (ctx.fieldValidation === 'Warn') ctx.warnings.push(...msgs);
+    }
+    return checked.object;
+  }
+
+  private bindNamespace(entry: ResourceEntry, obj: KubeObject, namespace: string): void {
+    const meta = obj.metadata!;
+    if (!entry.namespaced) {
+      delete meta.namespace;
+      return;
+    }
+    if (!namespace) throw errors.badRequest('the server could not find the requested resource: a namespace is required');
+    if (meta.namespace && meta.namespace !== namespace) {
+      throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    meta.namespace = namespace;
+  }
+
+  private validate(entry: ResourceEntry, obj: KubeObject, old: KubeObject | undefined): void {
+    const found: StatusCause[] = [...this.rules.metaCauses(entry, obj, old), ...(this.rules.strategy(entry).validate?.(obj, old) ?? [])];
+    if (found.length > 0) throw errors.invalid(entry.group, entry.kind, obj.metadata?.name ?? '', found);
+  }
+
+  /** NamespaceLifecycle admission: no new objects in missing or terminating namespaces. */
+  private async admitNamespace(namespace: string): Promise<void> {
+    const key = `/registry/namespaces/${namespace}`;
+    let ns: CachedObject | undefined = this.cache.resource('/registry/namespaces/').objects.get(key);
+    if (!ns) {
+      const kv = await this.store.get(key);
+      if (kv) ns = decodeStored(kv);
+    }
+    if (!ns) throw errors.notFound('', 'namespaces', namespace);
+    if (ns.obj.metadata?.deletionTimestamp || ns.obj.status?.phase === 'Terminating') {
+      throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, {
+        name: namespace,
+        kind: 'namespaces',
+        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+      });
+    }
+  }
+}
+
+function withoutRv(obj: KubeObject): KubeObject {
+  const { resourceVersion: _rv, ...meta } = obj.metadata ?? {};
+  return { ...obj, metadata: meta };
+}
+
+function conflictModified(entry: ResourceEntry, name: string): ApiError {
+  return errors.conflict(entry.group, entry.plural, name, 'the object has been modified; please apply your changes to the latest version and try again');
+}
+
+export function parseResourceVersion(rv: string): number {
+  if (!/^\d+$/.test(rv)) throw errors.badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
+  return Number(rv);
+}
+
+function truncate(s: string): string {
+  return s.length > 200 ? s.slice(0, 200) + '...' : s;
+}
+
+/** Continue tokens look like upstream's: base64 JSON with the revision and the key to start after. */
+function encodeContinue(rv: number, lastKeyRel: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: lastKeyRel + '\u0000' })).toString('base64url');
+}
+
+function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: string; rv?: unknown; start?: unknown };
+    if (raw.v !== 'meta.k8s.io/v1' || typeof raw.rv !== 'number' || typeof raw.start !== 'string' || raw.rv <= 0) throw new Error('bad');
+    const start = raw.start.endsWith('\u0000') ? raw.start.slice(0, -1) : raw.start;
+    if (start.includes('..') || start.startsWith('/')) throw new Error('bad');
+    return { rv: raw.rv, start };
+  } catch {
+    throw errors.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  }
+}
+
+export { groupKind };

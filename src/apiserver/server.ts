@@ -1,0 +1,210 @@
+/**
+ * The API server: HTTP(S) plumbing, non-resource endpoints (health, version, discovery, OpenAPI)
+ * and routing of resource requests to the generic handlers. A request's way through is readable
+ * top to bottom in handle().
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { builtinResources } from '../api/catalog.js';
+import type { Store } from '../storage/store.js';
+import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, versionInfo, wantsAggregated } from './discovery.js';
+import { errors } from './errors.js';
+import { handleResource, type HandlerDeps } from './handlers.js';
+import { sendError, sendJson } from './http.js';
+import type { KindRules } from './kind-rules.js';
+import { buildOpenApiV3 } from './openapi.js';
+import { ResourceRegistry } from './registry.js';
+import { parseRequestInfo } from './request-info.js';
+import { ResourceStore } from './resource-store.js';
+import { builtinSchemas, type SchemaSource } from './schemas.js';
+import { WatchCache } from './watch-cache.js';
+import { defaultKindRules } from './default-rules.js';
+import { userFromCertificate } from '../pki/identity.js';
+
+export interface TlsOptions {
+  cert: string;
+  key: string;
+  /** CA whose client certificates are accepted. */
+  ca: string;
+}
+
+export interface ApiServerOptions {
+  store: Store;
+  rules?: KindRules;
+  /** Serve plain HTTP when absent (tests of the API machinery only; `skiff up` always uses TLS). */
+  tls?: TlsOptions;
+}
+
+export interface UserInfo {
+  name: string;
+  groups: string[];
+}
+
+export class ApiServer {
+  readonly registry = new ResourceRegistry(builtinResources);
+  readonly cache: WatchCache;
+  readonly resources: ResourceStore;
+  readonly schemas: SchemaSource;
+  private server: http.Server | https.Server | undefined;
+  private openapi: ReturnType<typeof buildOpenApiV3> | undefined;
+  private ready = false;
+  private readonly deps: HandlerDeps;
+  /** Serialized discovery documents; dropped whenever the registry changes. */
+  private readonly discoveryCache = new Map<string, string>();
+
+  constructor(private readonly opts: ApiServerOptions) {
+    this.cache = new WatchCache(opts.store);
+    this.schemas = builtinSchemas();
+    this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas));
+    this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
+    this.registry.onChange(() => {
+      this.openapi = undefined;
+      this.discoveryCache.clear();
+    });
+  }
+
+  /** Fills the watch cache; after this the server answers every request. */
+  async start(): Promise<void> {
+    await this.cache.start();
+    this.ready = true;
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res).catch((err) => sendError(res, err));
+    };
+    const tls = this.opts.tls;
+    this.server = tls
+      ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, handler)
+      : http.createServer(handler);
+    // Watches and log streams are long-lived; Node's default request timeout would cut them.
+    this.server.requestTimeout = 0;
+    this.server.headersTimeout = 60_000;
+    this.server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    this.ready = false;
+    this.cache.stop();
+    if (this.server) {
+      const s = this.server;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    }
+  }
+
+  private authenticate(req: IncomingMessage): UserInfo | undefined {
+    if (!this.opts.tls) return { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
+    const sock = req.socket as TLSSocket;
+    if (!sock.authorized) return undefined;
+    const u = userFromCertificate(sock.getPeerCertificate());
+    return { name: u.name, groups: [...u.groups, 'system:authenticated'] };
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    const method = req.method ?? 'GET';
+
+    if (this.serveHealth(path, res)) return;
+    const user = this.authenticate(req);
+    if (!user) {
+      if (path === '/version') return sendJson(res, 200, versionInfo());
+      throw errors.unauthorized();
+    }
+    if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
+
+    const info = parseRequestInfo(method, path, query);
+    if (!info.isResourceRequest) return this.serveNonResource(req, res, path);
+
+    const entry = this.registry.lookup(info.group, info.version, info.resource);
+    if (!entry) throw errors.pathNotFound();
+    await handleResource(this.deps, req, res, info, entry, query);
+  }
+
+  private serveHealth(path: string, res: ServerResponse): boolean {
+    if (path === '/livez' || path === '/healthz' || path === '/readyz' || path.startsWith('/livez/') || path.startsWith('/readyz/') || path.startsWith('/healthz/')) {
+      const ok = path.startsWith('/livez') ? true : this.ready && this.cache.healthy;
+      res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      res.end(ok ? 'ok' : 'not ready');
+      return true;
+    }
+    return false;
+  }
+
+  private serveNonResource(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const accept = req.headers.accept;
+    const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+    if (p === '/version') return sendJson(res, 200, versionInfo());
+    if (p === '/api' || p === '/apis') {
+      const agg = wantsAggregated(accept);
+      if (agg) {
+        return sendJson(
+          res,
+          200,
+          this.cachedDoc(`${p}:${agg}`, () => aggregatedDiscovery(this.registry, p === '/api', agg)),
+          `application/json;g=apidiscovery.k8s.io;v=${agg};as=APIGroupDiscoveryList`,
+        );
+      }
+      const addr = `${req.socket.localAddress ?? '127.0.0.1'}:${req.socket.localPort ?? 6443}`;
+      return sendJson(res, 200, p === '/api' ? apiVersions(addr) : this.cachedDoc('/apis', () => apiGroupList(this.registry)));
+    }
+    const segs = p.split('/').filter(Boolean);
+    if (segs[0] === 'api' && segs.length === 2) {
+      if (!this.registry.hasGroupVersion('', segs[1])) throw errors.pathNotFound();
+      return sendJson(res, 200, this.cachedDoc(p, () => apiResourceList(this.registry, '', segs[1])));
+    }
+    if (segs[0] === 'apis' && segs.length === 2) {
+      const doc = apiGroupDoc(this.registry, segs[1]);
+      if (!doc) throw errors.pathNotFound();
+      return sendJson(res, 200, doc);
+    }
+    if (segs[0] === 'apis' && segs.length === 3) {
+      if (!this.registry.hasGroupVersion(segs[1], segs[2])) throw errors.pathNotFound();
+      return sendJson(res, 200, this.cachedDoc(p, () => apiResourceList(this.registry, segs[1], segs[2])));
+    }
+    if (p === '/openapi/v3' || p.startsWith('/openapi/v3/')) return this.serveOpenApi(res, p);
+    if (p === '/') {
+      return sendJson(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v3', '/readyz', '/version'] });
+    }
+    throw errors.pathNotFound('the server could not find the requested resource');
+  }
+
+  private cachedDoc(key: string, build: () => object): string {
+    let d = this.discoveryCache.get(key);
+    if (d === undefined) {
+      d = JSON.stringify(build());
+      this.discoveryCache.set(key, d);
+    }
+    return d;
+  }
+
+  private serveOpenApi(res: ServerResponse, p: string): void {
+    this.openapi ??= buildOpenApiV3([...this.registry.all()], this.schemas.definitions());
+    if (p === '/openapi/v3') return sendJson(res, 200, this.openapi.root);
+    const gv = p.slice('/openapi/v3/'.length);
+    const doc = this.openapi.documents.get(gv);
+    if (!doc) throw errors.pathNotFound();
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(doc.body.length),
+      // Upstream lets clients cache a hashed document forever; the hash changes with the content.
+      'Cache-Control': 'public, immutable',
+      Etag: `"${doc.hash}"`,
+    });
+    res.end(doc.body);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The in-process transport: the same generic machinery the HTTP handlers use (resource store,
+ * watch cache), with no sockets in between. Semantics match the HTTPS client: ApiErrors for
+ * failures, watch events in order from the watch cache.
+ */
+import type { KubeObject, ResourceEntry } from '../api/types.js';
+import type { ApiServer } from '../apiserver/server.js';
+import { errors } from '../apiserver/errors.js';
+import { applyPatch } from '../apiserver/patch/index.js';
+import { buildFilter } from '../apiserver/handlers.js';
+import { itemObject, newWriteContext, parseResourceVersion } from '../apiserver/resource-store.js';
+import { storagePrefix } from '../apiserver/registry.js';
+import { toApiError } from '../apiserver/http.js';
+import type { Client, DeleteOptions, ListOptions, ListResult, PatchType, ResourceRef, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from './interface.js';
+
+export class InProcessClient implements Client {
+  constructor(private readonly server: ApiServer) {}
+
+  private entry(ref: ResourceRef): ResourceEntry {
+    const e = this.server.registry.lookup(ref.group, ref.version, ref.resource);
+    if (!e) throw errors.pathNotFound(`the server could not find the requested resource (${ref.resource}.${ref.group}/${ref.version})`);
+    return e;
+  }
+
+  async get(ref: ResourceRef, namespace: string, name: string): Promise<KubeObject> {
+    return clone((await this.server.resources.get(this.entry(ref), namespace, name)).obj);
+  }
+
+  async list(ref: ResourceRef, namespace: string, opts: ListOptions = {}): Promise<ListResult> {
+    const e = this.entry(ref);
+    const r = await this.server.resources.list(e, namespace, {
+      filter: buildFilter(e, queryOf(opts), ''),
+      limit: opts.limit,
+      continueToken: opts.continue,
+      resourceVersion: opts.resourceVersion,
+    });
+    return { items: r.items.map((i) => clone(itemObject(i))), resourceVersion: String(r.resourceVersion), continue: r.continueToken };
+  }
+
+  async create(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const ctx = newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager });
+    return clone((await this.server.resources.create(this.entry(ref), namespace, clone(obj), ctx)).obj);
+  }
+
+  async update(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const ctx = newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager });
+    const name = obj.metadata?.name ?? '';
+    const r = await this.server.resources.update(this.entry(ref), namespace, name, clone(obj), ctx, opts.subresource ?? '');
+    return clone(r.object.obj);
+  }
+
+  async patch(ref: ResourceRef, namespace: string, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    const e = this.entry(ref);
+    const ctx = newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager });
+    const schemas = this.server.schemas;
+    const schema = schemas.schemaFor(e.definition);
+    const r = await this.server.resources.patch(
+      e,
+      namespace,
+      name,
+      (cur) => applyPatch(type, cur, clone(patch), { schema, defs: schemas.definitions() }) as KubeObject,
+      ctx,
+      opts.subresource ?? '',
+    );
+    return clone(r.obj);
+  }
+
+  async delete(ref: ResourceRef, namespace: string, name: string, opts: DeleteOptions = {}): Promise<void> {
+    await this.server.resources.delete(this.entry(ref), namespace, name, opts, newWriteContext());
+  }
+
+  watch(ref: ResourceRef, namespace: string, opts: WatchOptions, onEvent: (type: WatchEventType, obj: KubeObject) => void): WatchHandle {
+    const e = this.entry(ref);
+    const filter = buildFilter(e, queryOf(opts), '');
+    const after = opts.resourceVersion && opts.resourceVersion !== '0' ? parseResourceVersion(opts.resourceVersion) : undefined;
+    let stopped = false;
+    let handle: { stop(): void } | undefined;
+    const start = async () => {
+      if (after !== undefined) await this.server.cache.waitFor(after);
+      if (stopped) return;
+      handle = this.server.cache.watch(
+        storagePrefix(e),
+        {
+          keyPrefix: this.server.resources.listPrefix(e, namespace),
+          matches: (o) => filter.matches(o),
+          // Deliver after the current tick so a handler's own writes never re-enter the cache's fan-out.
+          onEvent: (type, ev) => queueMicrotask(() => !stopped && onEvent(type, clone(ev.obj))),
+        },
+        after,
+      );
+    };
+    start().catch((err) => {
+      if (!stopped) onEvent('ERROR', toApiError(err).toStatus() as unknown as KubeObject);
+    });
+    return {
+      stop: () => {
+        stopped = true;
+        handle?.stop();
+      },
+    };
+  }
+
+  async resources() {
+    const reg = this.server.registry;
+    const preferredVersion = new Map(reg.groups().map((g) => [g.group, g.versions[0]]));
+    return reg.all().map((e) => ({
+      ref: { group: e.group, version: e.version, resource: e.plural },
+      namespaced: e.namespaced,
+      kind: e.kind,
+      verbs: e.verbs,
+      preferred: preferredVersion.get(e.group) === e.version,
+    }));
+  }
+}
+
+function queryOf(opts: ListOptions): URLSearchParams {
+  const q = new URLSearchParams();
+  if (opts.labelSelector) q.set('labelSelector', opts.labelSelector);
+  if (opts.fieldSelector) q.set('fieldSelector', opts.fieldSelector);
+  return q;
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}

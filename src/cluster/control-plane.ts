@@ -1,0 +1,85 @@
+/**
+ * A control plane in one process: store, API server, and the controllers that belong to the API
+ * (system namespaces, namespace finalization). `skiff up` and the e2e tests both start it this way.
+ */
+import { join } from 'node:path';
+import { networkInterfaces } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { openStore, type Store } from '../storage/index.js';
+import { ApiServer } from '../apiserver/server.js';
+import { ensurePki, type Pki } from '../pki/certs.js';
+import { writeAdminKubeconfig } from '../cli/kubeconfig.js';
+import { InProcessClient } from '../client/in-process.js';
+import { NamespaceController } from '../controllers/namespace.js';
+import { GarbageCollector } from '../controllers/garbage-collector.js';
+import { bootstrapCluster } from '../controllers/bootstrap.js';
+import { Compactor } from './compactor.js';
+
+export interface ControlPlaneOptions {
+  dataDir: string;
+  port: number;
+  bindAddress?: string;
+  storage: 'sqlite' | 'etcd';
+  etcdEndpoints?: string[];
+  etcdPrefix?: string;
+  /** Extra names/addresses for the serving certificate. */
+  hosts?: string[];
+}
+
+export interface ControlPlane {
+  server: ApiServer;
+  store: Store;
+  pki: Pki;
+  port: number;
+  url: string;
+  kubeconfigPath: string;
+  stop(): Promise<void>;
+}
+
+/** The address pods and other machines reach the API server at. */
+function advertiseAddress(bind: string | undefined): string {
+  if (bind && bind !== '0.0.0.0' && bind !== '::') return bind;
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  const [pki, store] = await Promise.all([
+    ensurePki(opts.dataDir, { hosts: opts.hosts }),
+    opts.storage === 'etcd'
+      ? openStore({ kind: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix })
+      : openStore({ kind: 'sqlite', path: join(opts.dataDir, 'state.db') }),
+  ]);
+  const server = new ApiServer({ store, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert } });
+  await server.start();
+  const client = new InProcessClient(server);
+  const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
+  await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port });
+  const url = `https://127.0.0.1:${port}`;
+  const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
+  await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });
+  const namespaces = new NamespaceController(client);
+  namespaces.start();
+  const gc = new GarbageCollector(client);
+  void gc.start();
+  const compactor = new Compactor(store);
+  compactor.start();
+  return {
+    server,
+    store,
+    pki,
+    port,
+    url,
+    kubeconfigPath,
+    async stop() {
+      compactor.stop();
+      namespaces.stop();
+      await gc.stop();
+      await server.close();
+      await store.close();
+    },
+  };
+}

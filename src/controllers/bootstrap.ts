@@ -1,0 +1,61 @@
+/**
+ * What kube-apiserver creates for itself at start: the system namespaces and the `kubernetes`
+ * Service in `default` that lets pods find the API (its ClusterIP is the first of the service range).
+ */
+import type { KubeObject } from '../api/types.js';
+import type { Client, ResourceRef } from '../client/interface.js';
+import { ApiError } from '../apiserver/errors.js';
+
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** The first address of upstream's default service CIDR (10.96.0.0/12). */
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
+
+const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
+const SERVICES: ResourceRef = { group: '', version: 'v1', resource: 'services' };
+const ENDPOINTS: ResourceRef = { group: '', version: 'v1', resource: 'endpoints' };
+
+async function createIfMissing(client: Client, ref: ResourceRef, namespace: string, obj: KubeObject): Promise<void> {
+  try {
+    await client.create(ref, namespace, obj);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 409)) throw err;
+  }
+}
+
+export async function ensureSystemNamespaces(client: Client): Promise<void> {
+  for (const name of SYSTEM_NAMESPACES) {
+    await createIfMissing(client, NAMESPACES, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+}
+
+export async function bootstrapCluster(client: Client, apiserver: { address: string; port: number }): Promise<void> {
+  await ensureSystemNamespaces(client);
+  const labels = { component: 'apiserver', provider: 'kubernetes' };
+  await createIfMissing(client, SERVICES, 'default', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: KUBERNETES_SERVICE_IP,
+      clusterIPs: [KUBERNETES_SERVICE_IP],
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiserver.port }],
+      sessionAffinity: 'None',
+    },
+  });
+  const endpoints: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    subsets: [{ addresses: [{ ip: apiserver.address }], ports: [{ name: 'https', port: apiserver.port, protocol: 'TCP' }] }],
+  };
+  try {
+    const cur = await client.get(ENDPOINTS, 'default', 'kubernetes');
+    // The port changes when `skiff up` is started on another port; keep the endpoint truthful.
+    await client.update(ENDPOINTS, 'default', { ...endpoints, metadata: { ...endpoints.metadata, resourceVersion: cur.metadata?.resourceVersion } });
+  } catch (err) {
+    if (!(err instanceof ApiError && err.code === 404)) throw err;
+    await createIfMissing(client, ENDPOINTS, 'default', endpoints);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * A real `skiff up` for e2e tests: the built CLI in a child process, a temp data dir, a free port,
+ * and the real kubectl pointed at it through the kubeconfig skiff writes.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEtcd, type EtcdProcess } from './etcd.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const SKIFF_BIN = join(REPO_ROOT, 'bin', 'skiff.js');
+const READY_TIMEOUT_MS = 30_000;
+
+export type Backend = 'sqlite' | 'etcd';
+
+export interface SkiffProcess {
+  url: string;
+  port: number;
+  dataDir: string;
+  kubeconfig: string;
+  /** Output the server printed so far (for failure messages). */
+  output(): string;
+  /** Stops the server (SIGTERM) and starts it again on the same data dir and port. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The backends the API e2e suites run against: both by default, or SKIFF_E2E_BACKENDS=sqlite. */
+export function e2eBackends(): Backend[] {
+  const env = process.env.SKIFF_E2E_BACKENDS;
+  if (!env) return ['sqlite', 'etcd'];
+  return env.split(',').map((s) => s.trim()) as Backend[];
+}
+
+export async function startSkiff(opts: { backend?: Backend; extraArgs?: string[] } = {}): Promise<SkiffProcess> {
+  const backend = opts.backend ?? 'sqlite';
+  const dataDir = await mkdtemp(join(tmpdir(), 'skiff-e2e-'));
+  let etcd: EtcdProcess | undefined;
+  const args = ['up', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--storage', backend, ...(opts.extraArgs ?? [])];
+  if (backend === 'etcd') {
+    etcd = await startEtcd();
+    args.push('--etcd-endpoints', etcd.endpoint);
+  }
+  let port = 0;
+  let child: ChildProcess | undefined;
+  let out = '';
+
+  const launch = async () => {
+    out = '';
+    const p = spawn(process.execPath, [SKIFF_BIN, ...args, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = p;
+    const ready = new Promise<void>((resolveReady, reject) => {
+      const timer = setTimeout(() => reject(new Error(`skiff up did not become ready in ${READY_TIMEOUT_MS} ms:\n${out}`)), READY_TIMEOUT_MS);
+      const onData = (b: Buffer) => {
+        out += b.toString();
+        const m = /ready at https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          port = Number(m[1]);
+          resolveReady();
+        }
+      };
+      p.stdout!.on('data', onData);
+      p.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+      p.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`skiff up exited with ${code}:\n${out}`));
+      });
+    });
+    await ready;
+  };
+
+  const stopChild = async () => {
+    const p = child;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((res) => {
+      const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
+      p.once('exit', () => {
+        clearTimeout(t);
+        res();
+      });
+      p.kill('SIGTERM');
+    });
+  };
+
+  await launch();
+  return {
+    get url() {
+      return `https://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    dataDir,
+    kubeconfig: join(dataDir, 'kubeconfig'),
+    output: () => out,
+    async restart() {
+      await stopChild();
+      await launch();
+    },
+    async stop() {
+      await stopChild();
+      await etcd?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function findKubectl(): string {
+  for (const p of ['/usr/bin/kubectl', '/usr/local/bin/kubectl']) {
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error("kubectl not found: install Debian's kubernetes-client (apt-get install -y kubernetes-client) or put kubectl at /usr/bin/kubectl");
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface KubectlOptions {
+  /** Extra environment for this kubectl (e.g. KUBE_EDITOR for `kubectl edit`). */
+  env?: Record<string, string>;
+}
+
+/** Runs the real kubectl against a skiff; `input` goes to stdin (for `apply -f -`). */
+export function kubectl(s: SkiffProcess, args: string[], input?: string, opts: KubectlOptions = {}): Promise<KubectlResult> {
+  const bin = findKubectl();
+  return new Promise((res) => {
+    const p = execFile(
+      bin,
+      ['--kubeconfig', s.kubeconfig, ...args],
+      { timeout: 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: s.kubeconfig, HOME: s.dataDir, ...opts.env } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : 1) : 0;
+        res({ code, stdout, stderr });
+      },
+    );
+    if (input !== undefined) p.stdin!.end(input);
+    else p.stdin?.end();
+  });
+}
+
+/** kubectl that must succeed: returns stdout, throws with stderr otherwise. */
+export async function kubectlOk(s: SkiffProcess, args: string[], input?: string, opts: KubectlOptions = {}): Promise<string> {
+  const r = await kubectl(s, args, input, opts);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
+  return r.stdout;
+}
+
+/** Starts a kubectl that keeps running (get -w): collects its output until stopped. */
+export function kubectlStream(s: SkiffProcess, args: string[]): { output(): string; stop(): Promise<number | null>; waitFor(re: RegExp, ms?: number): Promise<string> } {
+  const bin = findKubectl();
+  const p = spawn(bin, ['--kubeconfig', s.kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: s.dataDir } });
+  let out = '';
+  p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  p.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  return {
+    output: () => out,
+    stop: () =>
+      new Promise((res) => {
+        if (p.exitCode !== null) return res(p.exitCode);
+        p.once('exit', (code) => res(code));
+        p.kill('SIGTERM');
+      }),
+    waitFor: (re, ms = 15_000) =>
+      new Promise((res, rej) => {
+        const started = Date.now();
+        const check = () => {
+          if (re.test(out)) return res(out);
+          if (Date.now() - started > ms) return rej(new Error(`timed out waiting for ${re} in kubectl output:\n${out}`));
+          setTimeout(check, 50);
+        };
+        check();
+      }),
+  };
+}
