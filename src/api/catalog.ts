@@ -38,6 +38,7 @@ interface EntryOptions {
   hasSpec?: boolean;
   verbs?: string[];
   singular?: string;
+  finalize?: boolean;
 }
 
 function entry(group: string, version: string, kind: string, plural: string, o: EntryOptions = {}): ResourceEntry {
@@ -53,7 +54,7 @@ function entry(group: string, version: string, kind: string, plural: string, o: 
     categories: o.categories ?? [],
     verbs: o.verbs ?? STANDARD_VERBS,
     definition: `${DEFINITION_PACKAGE[group]}.${version}.${kind}`,
-    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}) },
+    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}) },
     hasSpec: o.hasSpec ?? false,
   };
 }
@@ -67,7 +68,14 @@ export const builtinResources: ResourceEntry[] = [
   entry('', 'v1', 'Endpoints', 'endpoints', { shortNames: ['ep'], singular: 'endpoints' }),
   entry('', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
   entry('', 'v1', 'LimitRange', 'limitranges', { shortNames: ['limits'] }),
-  entry('', 'v1', 'Namespace', 'namespaces', { ...CLUSTER, shortNames: ['ns'], status: true }),
+  entry('', 'v1', 'Namespace', 'namespaces', {
+    ...CLUSTER,
+    shortNames: ['ns'],
+    status: true,
+    finalize: true,
+    // Upstream offers no deletecollection on namespaces: emptying a cluster by accident is too easy.
+    verbs: STANDARD_VERBS.filter((v) => v !== 'deletecollection'),
+  }),
   entry('', 'v1', 'Node', 'nodes', { ...CLUSTER, shortNames: ['no'], status: true }),
   entry('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', { shortNames: ['pvc'], status: true }),
   entry('', 'v1', 'PersistentVolume', 'persistentvolumes', { ...CLUSTER, shortNames: ['pv'], status: true }),

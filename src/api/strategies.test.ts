@@ -240,6 +240,7 @@ describe('defaults, as `kubectl get -o yaml` shows them', () => {
     assert.equal(sts.spec.revisionHistoryLimit, 10);
     assert.deepEqual(sts.spec.volumeClaimTemplates[0].spec.volumeMode, 'Filesystem');
     assert.deepEqual(sts.spec.volumeClaimTemplates[0].status, { phase: 'Pending' });
+    assert.deepEqual(sts.spec.volumeClaimTemplates[0].metadata, { name: 'data', creationTimestamp: null });
     assert.deepEqual(sts.status, { replicas: 0, availableReplicas: 0 });
 
     const ds = created({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: meta('agent'), spec: { selector: { matchLabels: { app: 'x' } }, template } });
@@ -601,5 +602,38 @@ describe('updates', () => {
     });
     assert.equal(old.subjects[0].apiGroup, '');
     assert.deepEqual(fields(update(old, (o) => (o.roleRef.name = 'b')).errs), ['roleRef FieldValueInvalid']);
+  });
+});
+
+describe('robustness', () => {
+  test('no strategy throws on malformed objects (they answer with causes instead)', () => {
+    const weird: unknown[] = [null, 1, 'x', [], {}, [null], [1], [{}], { a: null }, true];
+    const top = ['spec', 'status', 'data', 'template', 'subsets', 'rules', 'roleRef', 'subjects', 'endpoints', 'ports', 'stringData', 'metadata'];
+    const inSpec = ['containers', 'initContainers', 'volumes', 'selector', 'template', 'ports', 'strategy', 'updateStrategy', 'jobTemplate', 'clusterIPs', 'limits', 'hard', 'finalizers', 'resources', 'taints', 'tolerations', 'affinity', 'behavior', 'versions'];
+    const shapes: Record<string, unknown>[] = [];
+    for (const w of weird) {
+      for (const k of top) shapes.push({ [k]: w });
+      for (const k of inSpec) shapes.push({ spec: { [k]: w } });
+      shapes.push({ spec: { containers: [{ name: 'a', image: 'b', ports: w, env: w, resources: w, livenessProbe: w, volumeMounts: w }] } });
+      shapes.push({ spec: { template: { metadata: w, spec: w } } });
+    }
+    for (const gk of kindsWithStrategies()) {
+      const s = strategyFor(gk);
+      for (const shape of shapes) {
+        const base = () => ({ apiVersion: 'v1', kind: 'X', metadata: { name: 'a', namespace: 'default', uid: UID }, ...structuredClone(shape) }) as KubeObject;
+        const obj = base();
+        const old = base();
+        assert.doesNotThrow(() => {
+          s.prepareForCreate?.(obj);
+          s.default?.(obj);
+          s.validate?.(obj);
+          const next = base();
+          s.default?.(next);
+          s.prepareForUpdate?.(next, old);
+          s.validate?.(next, old);
+          s.prepareForDelete?.(next);
+        }, `${gk} with ${JSON.stringify(shape)}`);
+      }
+    }
   });
 });

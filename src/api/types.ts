@@ -95,7 +95,8 @@ export interface ResourceEntry {
   verbs: string[];
   /** Name of the OpenAPI definition describing the kind, e.g. "io.k8s.api.apps.v1.Deployment". */
   definition: string;
-  subresources: { status?: boolean; scale?: ScaleSpec };
+  /** finalize: a Namespace's spec.finalizers, writable only through /finalize. */
+  subresources: { status?: boolean; scale?: ScaleSpec; finalize?: boolean };
   /** Whether `metadata.generation` tracks spec changes (kinds with a spec). */
   hasSpec: boolean;
 }

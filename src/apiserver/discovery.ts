@@ -42,7 +42,7 @@ function subresourcesOf(e: ResourceEntry): Subresource[] {
   const out: Subresource[] = [];
   if (e.subresources.status) out.push({ name: 'status', group: e.group, version: e.version, kind: e.kind, verbs: subresourceVerbs('status') });
   if (e.subresources.scale) out.push({ name: 'scale', group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: subresourceVerbs('scale') });
-  if (e.group === '' && e.plural === 'namespaces') out.push({ name: 'finalize', group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] });
+  if (e.subresources.finalize) out.push({ name: 'finalize', group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] });
   return out;
 }
 

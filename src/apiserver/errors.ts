@@ -104,7 +104,7 @@ export const causes = {
   }),
   duplicate: (field: string, value: unknown): StatusCause => ({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${formatValue(value)}`, field }),
   forbidden: (field: string, detail: string): StatusCause => ({ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field }),
-  tooLong: (field: string, max: number): StatusCause => ({ reason: 'FieldValueTooLong', message: `Too long: may not be more than ${max} bytes`, field }),
+  tooLong: (field: string, max: number): StatusCause => ({ reason: 'FieldValueTooLong', message: `Too long: may not be longer than ${max}`, field }),
   typeInvalid: (field: string, value: unknown, detail: string): StatusCause => ({
     reason: 'FieldValueTypeInvalid',
     message: `Invalid value: ${formatValue(value)}: ${detail}`,

@@ -188,7 +188,7 @@ function verbAllowed(entry: ResourceEntry, verb: string): boolean {
 function isServedSubresource(entry: ResourceEntry, sub: string): boolean {
   if (sub === 'status') return !!entry.subresources.status;
   if (sub === 'scale') return !!entry.subresources.scale;
-  if (sub === 'finalize') return entry.group === '' && entry.plural === 'namespaces';
+  if (sub === 'finalize') return !!entry.subresources.finalize;
   return false;
 }
 

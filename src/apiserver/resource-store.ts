@@ -10,8 +10,9 @@ import { isStoreError, type KeyValue, type Store } from '../storage/store.js';
 import { ApiError, errors, type StatusCause } from './errors.js';
 import { clone, deepEqual, generateNameSuffix, nowTimestamp, specOf, toStoredJson } from './objects.js';
 import { storagePrefix } from './registry.js';
-import { decodeStored, withResourceVersion, type CachedObject, type WatchCache } from './watch-cache.js';
+import { decodeStored, withResourceVersion, type WatchCache } from './watch-cache.js';
 import type { KindRules } from './kind-rules.js';
+import { runAdmission, type AdmissionOutcome, type AdmissionPlugin } from './admission/types.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -95,6 +96,7 @@ export class ResourceStore {
     private readonly store: Store,
     readonly cache: WatchCache,
     private readonly rules: KindRules,
+    private readonly admission: readonly AdmissionPlugin[] = [],
   ) {}
 
   keyFor(entry: ResourceEntry, namespace: string, name: string): string {
@@ -237,28 +239,32 @@ export class ResourceStore {
     delete meta.deletionGracePeriodSeconds;
     if (entry.hasSpec) meta.generation = 1;
     else delete meta.generation;
+    // Upstream's order: defaults (at decode), then the strategy's preparation, then validation.
     const strategy = this.rules.strategy(entry);
-    strategy.prepareForCreate?.(obj);
     strategy.default?.(obj);
+    strategy.prepareForCreate?.(obj);
     this.validate(entry, obj, undefined);
-    if (entry.namespaced) await this.admitNamespace(meta.namespace!);
+    const admitted = await runAdmission(this.admission, { operation: 'CREATE', entry, obj, dryRun: ctx.dryRun });
 
-    if (ctx.dryRun) return { obj, json: JSON.stringify(obj), rv: 0 };
+    if (ctx.dryRun) {
+      await admitted.onAborted?.();
+      return { obj, json: JSON.stringify(obj), rv: 0 };
+    }
     for (let attempt = 0; ; attempt++) {
       const key = this.keyFor(entry, meta.namespace ?? '', meta.name!);
       const stored = toStoredJson(obj);
       try {
         const kv = await this.store.create(key, stored);
         meta.resourceVersion = String(kv.modRevision);
+        await admitted.onCommitted?.();
         return { obj, json: withResourceVersion(stored, kv.modRevision), rv: kv.modRevision };
       } catch (err) {
-        if (isStoreError(err, 'AlreadyExists')) {
-          if (generated && attempt < MAX_GENERATE_NAME_TRIES) {
-            meta.name = meta.generateName + generateNameSuffix();
-            continue;
-          }
-          throw errors.alreadyExists(entry.group, entry.plural, name);
+        if (isStoreError(err, 'AlreadyExists') && generated && attempt < MAX_GENERATE_NAME_TRIES) {
+          meta.name = meta.generateName + generateNameSuffix();
+          continue;
         }
+        await admitted.onAborted?.();
+        if (isStoreError(err, 'AlreadyExists')) throw errors.alreadyExists(entry.group, entry.plural, name);
         throw err;
       }
     }
@@ -354,23 +360,29 @@ export class ResourceStore {
         next.metadata!.generation = (old.metadata?.generation ?? 0) + 1;
       }
       this.validate(entry, next, old);
+      const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun });
 
       const finished = next.metadata!.deletionTimestamp && (next.metadata!.finalizers?.length ?? 0) === 0 && this.rules.canFinishDeletion(entry, next);
-      if (!finished && deepEqual(withoutRv(next), withoutRv(old))) {
+      if ((!finished && deepEqual(withoutRv(next), withoutRv(old))) || ctx.dryRun) {
+        await admitted.onAborted?.();
         // Nothing changed: upstream writes nothing, so controllers reconciling twice are free.
-        return decodeStored(kv);
+        if (!ctx.dryRun) return decodeStored(kv);
+        return { obj: next, json: JSON.stringify(next), rv: kv.modRevision };
       }
-      if (ctx.dryRun) return { obj: next, json: JSON.stringify(next), rv: kv.modRevision };
       try {
         if (finished) {
           const gone = await this.store.delete(key, kv.modRevision);
+          await admitted.onAborted?.();
+          await this.afterDelete(entry, old);
           return decodeStored(gone, gone.modRevision);
         }
         const stored = toStoredJson(next);
         const written = await this.store.update(key, stored, kv.modRevision);
         next.metadata!.resourceVersion = String(written.modRevision);
+        await admitted.onCommitted?.();
         return { obj: next, json: withResourceVersion(stored, written.modRevision), rv: written.modRevision };
       } catch (err) {
+        await admitted.onAborted?.();
         if (isStoreError(err, 'Conflict') && (precondition === undefined || precondition === '') && attempt < MAX_CONFLICT_RETRIES) {
           kv = err.current ?? (await this.store.get(key));
           continue;
@@ -390,7 +402,7 @@ export class ResourceStore {
       if (incoming.status === undefined) delete next.status;
       // Status writers may not touch metadata other than labels and annotations? Upstream keeps the old metadata.
       next.metadata = { ...old.metadata };
-    } else if (subresource === 'finalize') {
+    } else if (subresource === 'finalize' && entry.subresources.finalize) {
       next = { ...old, spec: { ...(old.spec ?? {}), finalizers: incoming.spec?.finalizers ?? [] } };
     } else if (subresource !== '') {
       throw errors.pathNotFound();
@@ -399,6 +411,11 @@ export class ResourceStore {
       if (entry.subresources.status) {
         if (old.status === undefined) delete next.status;
         else next.status = old.status;
+      }
+      if (entry.subresources.finalize) {
+        // Only the finalize subresource may change spec.finalizers (upstream's namespace strategy).
+        next.spec = { ...(next.spec ?? {}), finalizers: old.spec?.finalizers };
+        if (next.spec.finalizers === undefined) delete next.spec.finalizers;
       }
     }
     const m = next.metadata!;
@@ -461,6 +478,7 @@ export class ResourceStore {
       try {
         if (immediate) {
           const gone = await this.store.delete(key, kv.modRevision);
+          await this.afterDelete(entry, current.obj);
           return { deleted: true, object: decodeStored(gone, gone.modRevision) };
         }
         // Graceful or finalized deletion: mark it and let its owners (kubelet, controllers) finish.
@@ -511,10 +529,12 @@ export class ResourceStore {
       throw errors.badRequest('json: cannot unmarshal into Go struct field ObjectMeta.metadata of type v1.ObjectMeta');
     }
     const checked = this.rules.checkSchema(entry, obj, ctx.fieldValidation);
-    if (checked.typeErrors.length > 0) throw errors.badRequest(checked.typeErrors.join('; '));
+    // Upstream's decoder wraps what it could not decode in the kind and version it was decoding into.
+    const cannotHandle = `${entry.kind} in version "${entry.version}" cannot be handled as a ${entry.kind}`;
+    if (checked.typeErrors.length > 0) throw errors.badRequest(`${cannotHandle}: ${checked.typeErrors.join('; ')}`);
     if (checked.unknownFields.length > 0) {
       const msgs = checked.unknownFields.map((f) => `unknown field "${f}"`);
-      if (ctx.fieldValidation === 'Strict') throw errors.badRequest(`strict decoding error: ${msgs.join(', ')}`);
+      if (ctx.fieldValidation === 'Strict') throw errors.badRequest(`${cannotHandle}: strict decoding error: ${msgs.join(', ')}`);
       if (ctx.fieldValidation === 'Warn') ctx.warnings.push(...msgs);
     }
     return checked.object;
@@ -538,22 +558,9 @@ export class ResourceStore {
     if (found.length > 0) throw errors.invalid(entry.group, entry.kind, obj.metadata?.name ?? '', found);
   }
 
-  /** NamespaceLifecycle admission: no new objects in missing or terminating namespaces. */
-  private async admitNamespace(namespace: string): Promise<void> {
-    const key = `/registry/namespaces/${namespace}`;
-    let ns: CachedObject | undefined = this.cache.resource('/registry/namespaces/').objects.get(key);
-    if (!ns) {
-      const kv = await this.store.get(key);
-      if (kv) ns = decodeStored(kv);
-    }
-    if (!ns) throw errors.notFound('', 'namespaces', namespace);
-    if (ns.obj.metadata?.deletionTimestamp || ns.obj.status?.phase === 'Terminating') {
-      throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${namespace} because it is being terminated`, {
-        name: namespace,
-        kind: 'namespaces',
-        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
-      });
-    }
+  /** Lets admission plugins free what a deleted object held (e.g. a Service's cluster IP). */
+  private async afterDelete(entry: ResourceEntry, obj: KubeObject): Promise<void> {
+    for (const p of this.admission) await p.deleted?.(entry, obj);
   }
 }
 

@@ -23,6 +23,8 @@ import { builtinSchemas, type SchemaSource } from './schemas.js';
 import { WatchCache } from './watch-cache.js';
 import { defaultKindRules } from './default-rules.js';
 import { userFromCertificate } from '../pki/identity.js';
+import { namespaceLifecycle } from './admission/namespace-lifecycle.js';
+import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-allocation.js';
 
 export interface TlsOptions {
   cert: string;
@@ -36,6 +38,8 @@ export interface ApiServerOptions {
   rules?: KindRules;
   /** Serve plain HTTP when absent (tests of the API machinery only; `skiff up` always uses TLS). */
   tls?: TlsOptions;
+  /** Where Service cluster IPs come from (default 10.96.0.0/12). */
+  serviceCidr?: string;
 }
 
 export interface UserInfo {
@@ -58,7 +62,8 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
     this.schemas = builtinSchemas();
-    this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas));
+    const admission = [namespaceLifecycle(opts.store, this.cache), new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR)];
+    this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.registry.onChange(() => {
       this.openapi = undefined;

@@ -17,6 +17,7 @@ skiff up flags:
   --storage sqlite|etcd   the store (default sqlite)
   --etcd-endpoints URLS   comma-separated etcd client URLs (with --storage etcd)
   --tls-san NAME          extra name or IP for the serving certificate (repeatable)
+  --service-cluster-ip-range CIDR   where Service cluster IPs come from (default 10.96.0.0/12)
 `;
 
 async function up(argv: string[]): Promise<void> {
@@ -30,6 +31,7 @@ async function up(argv: string[]): Promise<void> {
       'etcd-endpoints': { type: 'string' },
       'etcd-prefix': { type: 'string' },
       'tls-san': { type: 'string', multiple: true },
+      'service-cluster-ip-range': { type: 'string' },
     },
     strict: true,
   });
@@ -47,6 +49,7 @@ async function up(argv: string[]): Promise<void> {
     etcdEndpoints: values['etcd-endpoints']?.split(',').map((s) => s.trim()).filter(Boolean),
     etcdPrefix: values['etcd-prefix'],
     hosts: values['tls-san'],
+    serviceCidr: values['service-cluster-ip-range'],
   });
   console.log(`skiff: API server ready at ${cp.url} (${storage} store, ${Date.now() - started} ms)`);
   console.log(`skiff: to use it:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get namespaces`);

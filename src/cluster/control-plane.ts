@@ -14,6 +14,7 @@ import { NamespaceController } from '../controllers/namespace.js';
 import { GarbageCollector } from '../controllers/garbage-collector.js';
 import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
+import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseCidr } from '../apiserver/admission/service-allocation.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -24,6 +25,8 @@ export interface ControlPlaneOptions {
   etcdPrefix?: string;
   /** Extra names/addresses for the serving certificate. */
   hosts?: string[];
+  /** Service cluster IP range (default 10.96.0.0/12). */
+  serviceCidr?: string;
 }
 
 export interface ControlPlane {
@@ -53,11 +56,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ? openStore({ kind: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix })
       : openStore({ kind: 'sqlite', path: join(opts.dataDir, 'state.db') }),
   ]);
-  const server = new ApiServer({ store, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert } });
+  const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
+  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert } });
   await server.start();
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
-  await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port });
+  await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port, serviceIp: firstServiceIp(parseCidr(serviceCidr)) });
   const url = `https://127.0.0.1:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });

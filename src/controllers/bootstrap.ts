@@ -8,8 +8,6 @@ import { ApiError } from '../apiserver/errors.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
-/** The first address of upstream's default service CIDR (10.96.0.0/12). */
-export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 
 const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
 const SERVICES: ResourceRef = { group: '', version: 'v1', resource: 'services' };
@@ -29,7 +27,7 @@ export async function ensureSystemNamespaces(client: Client): Promise<void> {
   }
 }
 
-export async function bootstrapCluster(client: Client, apiserver: { address: string; port: number }): Promise<void> {
+export async function bootstrapCluster(client: Client, apiserver: { address: string; port: number; serviceIp: string }): Promise<void> {
   await ensureSystemNamespaces(client);
   const labels = { component: 'apiserver', provider: 'kubernetes' };
   await createIfMissing(client, SERVICES, 'default', {
@@ -38,8 +36,8 @@ export async function bootstrapCluster(client: Client, apiserver: { address: str
     metadata: { name: 'kubernetes', namespace: 'default', labels },
     spec: {
       type: 'ClusterIP',
-      clusterIP: KUBERNETES_SERVICE_IP,
-      clusterIPs: [KUBERNETES_SERVICE_IP],
+      clusterIP: apiserver.serviceIp,
+      clusterIPs: [apiserver.serviceIp],
       ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiserver.port }],
       sessionAffinity: 'None',
     },

@@ -26,7 +26,7 @@ import {
   type Causes,
   type Obj,
 } from './util.js';
-import { nameIsPathSegment } from './names.js';
+import { nameIsDNSSubdomain } from './names.js';
 
 function specOf(obj: KubeObject): Obj {
   return ensureObj(obj, 'spec');
@@ -181,6 +181,8 @@ export const statefulSetStrategy: Strategy = {
     defaultPodTemplateSpec(ensureObj(spec, 'template'));
     // Claim templates are PersistentVolumeClaims, so they get a claim's defaults (status included).
     for (const vct of objs(spec.volumeClaimTemplates)) {
+      const vm = ensureObj(vct, 'metadata');
+      if (vm.creationTimestamp === undefined) vm.creationTimestamp = null;
       defaultPVCSpec(ensureObj(vct, 'spec'));
       const status = ensureObj(vct, 'status');
       if (!status.phase) status.phase = 'Pending';
@@ -234,7 +236,7 @@ export const statefulSetStrategy: Strategy = {
       const name = isObj(vct.metadata) ? str(vct.metadata.name) : '';
       const p = `spec.volumeClaimTemplates[${i}]`;
       if (name === '') errs.push(causes.required(`${p}.metadata.name`, 'Required value: name or generateName is required'));
-      else for (const m of nameIsPathSegment(name, false)) errs.push(causes.invalid(`${p}.metadata.name`, name, m));
+      else for (const m of nameIsDNSSubdomain(name, false)) errs.push(causes.invalid(`${p}.metadata.name`, name, m));
     });
     if (old) {
       const os: Obj = isObj(old.spec) ? old.spec : {};

@@ -36,7 +36,8 @@ describe('name validators', () => {
     assert.equal(nameRuleFor('Namespace')('a.b', false).length, 1);
     assert.equal(nameRuleFor('Service')('1abc', false).length, 1);
     assert.deepEqual(nameRuleFor('ClusterRole.rbac.authorization.k8s.io')('system:controller:x', false), []);
-    assert.deepEqual(nameRuleFor('PersistentVolume')('a/b', false), ["may not contain '/'"]);
+    assert.deepEqual(nameRuleFor('Role.rbac.authorization.k8s.io')('a/b', false), ["may not contain '/'"]);
+    assert.equal(nameRuleFor('PersistentVolumeClaim')('a_b', false).length, 1);
     // generateName may end in a dash.
     assert.deepEqual(nameRuleFor('Pod')('web-', true), []);
   });

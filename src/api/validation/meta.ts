@@ -43,8 +43,6 @@ export interface MetaRules {
 const NAME_RULES: Record<string, NameFn> = {
   Namespace: nameIsDNSLabel,
   Service: nameIsDNS1035Label,
-  PersistentVolume: nameIsPathSegment,
-  PersistentVolumeClaim: nameIsPathSegment,
   // core/v1 Events skip ObjectMeta validation upstream; only the path-segment rule keeps keys sane.
   Event: nameIsPathSegment,
   'Role.rbac.authorization.k8s.io': nameIsPathSegment,

@@ -197,11 +197,21 @@ function numberText(n: number): string {
   return String(n).replace('e+', 'e');
 }
 
+/** Values of recently seen quantity strings: the same few ("100m", "128Mi") recur on every pod. */
+const valueCache = new Map<string, bigint>();
+const VALUE_CACHE_MAX = 4096;
+
 /** Parses, treating invalid text as zero (callers that reach here have passed the schema check). */
 export function quantityNano(v: unknown): bigint {
   if (typeof v !== 'string' && typeof v !== 'number') return 0n;
-  const q = parseQuantity(typeof v === 'number' ? numberText(v) : v);
-  return typeof q === 'string' || q.nano === undefined ? 0n : q.nano;
+  const text = typeof v === 'number' ? numberText(v) : v;
+  const hit = valueCache.get(text);
+  if (hit !== undefined) return hit;
+  const q = parseQuantity(text);
+  const nano = typeof q === 'string' || q.nano === undefined ? 0n : q.nano;
+  if (valueCache.size >= VALUE_CACHE_MAX) valueCache.clear();
+  valueCache.set(text, nano);
+  return nano;
 }
 
 export function compareQuantity(a: unknown, b: unknown): number {
@@ -210,8 +220,12 @@ export function compareQuantity(a: unknown, b: unknown): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+const WHOLE_MILLI_OR_MORE = /^[1-9]\d{0,14}(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
 /** Quantity.RoundUp(-3): what core/v1 defaulting does to every ResourceList value. */
 export function roundUpToMilli(v: string): string {
+  // Whole numbers of milli or larger units need no rounding (the usual "100m", "2", "128Mi").
+  if (WHOLE_MILLI_OR_MORE.test(v)) return v;
   const q = parseQuantity(v);
   if (typeof q === 'string' || q.nano === undefined) return v;
   const step = 1_000_000n;

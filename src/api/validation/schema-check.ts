@@ -7,8 +7,9 @@
  * - Quantity, IntOrString, Time/MicroTime and []byte (base64) values, with their decoders' errors;
  * - unknown fields, as dotted paths (`spec.containers[0].bogus`), dropped from the object since the
  *   decoder never keeps them;
- * - the normalizations decoding implies: quantities and timestamps re-printed in canonical form,
- *   JSON nulls removed (Go leaves the zero value, which marshals as absent).
+ * - the normalizations a decode/encode round trip implies: quantities and timestamps re-printed in
+ *   canonical form, JSON nulls removed (Go leaves the zero value, which marshals as absent), and
+ *   empty lists and maps removed from optional fields (omitempty drops them on the way out).
  *
  * Each definition is compiled once into a small tree of nodes (cached per definitions object),
  * so a check is a single walk over the object with a Map lookup per field.
@@ -24,8 +25,9 @@ export interface SchemaCheckOptions {
 
 export interface SchemaCheckResult {
   /**
-   * Decoding errors, the one upstream reports first (its decoder stops at or keeps only the
-   * first). Any entry means 400 BadRequest: `<Kind> in version "<v>" cannot be handled as a <Kind>: <typeErrors[0]>`.
+   * The decoding error, if any: at most one entry, the one upstream's decoder reports (it keeps
+   * only the first type error, and an error from a type's own decoder, like a bad quantity, wins).
+   * Upstream answers 400 BadRequest: `<Kind> in version "<v>" cannot be handled as a <Kind>: <error>`.
    */
   typeErrors: string[];
   /** Paths of unknown fields (at most 100, as upstream), in document order. Empty with fieldValidation=Ignore. */
@@ -71,6 +73,8 @@ interface Node {
   /** For struct nodes: the Go struct name used as the error context ("PodSpec"). */
   struct: string;
   props: Map<string, Node> | undefined;
+  /** Struct fields whose empty list or map is kept: the required ones (Go fields without omitempty). */
+  keepEmpty: Set<string> | undefined;
   elem: Node | undefined;
 }
 
@@ -81,7 +85,7 @@ const INT32_MAX = 2147483647;
 const INT64_LIMIT = 9223372036854775808;
 
 function node(k: K, goType: string, struct = ''): Node {
-  return { k, goType, struct, props: undefined, elem: undefined };
+  return { k, goType, struct, props: undefined, keepEmpty: undefined, elem: undefined };
 }
 
 const ANY = node(K.Any, 'interface {}');
@@ -108,6 +112,7 @@ class Compiler {
     const compiled = this.schema(schema, name);
     n.k = compiled.k;
     n.props = compiled.props;
+    n.keepEmpty = compiled.keepEmpty;
     n.elem = compiled.elem;
     if (compiled.k !== K.Obj) n.goType = compiled.goType;
     return n;
@@ -128,6 +133,8 @@ class Compiler {
           const n = node(K.Obj, defName ? goTypeName(defName) : 'struct {}', struct);
           n.props = new Map();
           for (const [k, v] of Object.entries(s.properties)) n.props.set(k, this.schema(v));
+          n.keepEmpty = new Set(Array.isArray(s.required) ? s.required : []);
+          for (const k of NOT_OMITEMPTY[defName ?? ''] ?? []) n.keepEmpty.add(k);
           return n;
         }
         if (s.additionalProperties && typeof s.additionalProperties === 'object') {
@@ -165,6 +172,12 @@ class Compiler {
     }
   }
 }
+
+/** Optional fields that Go still marshals when empty (no omitempty), so an empty value is kept. */
+const NOT_OMITEMPTY: Record<string, string[]> = {
+  'io.k8s.api.rbac.v1.Role': ['rules'],
+  'io.k8s.api.rbac.v1.ClusterRole': ['rules'],
+};
 
 function refOf(s: any): string | undefined {
   let r: unknown = s.$ref;
@@ -292,7 +305,15 @@ function walkObj(n: Node, o: Record<string, unknown>, st: State): void {
     st.goPath.pop();
     st.path.pop();
     st.struct = prevStruct;
+    if ((child.k === K.Arr || child.k === K.Map) && isEmpty(v) && !n.keepEmpty!.has(key)) delete o[key];
   }
+}
+
+function isEmpty(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v !== 'object' || v === null) return false;
+  for (const _ in v) return false;
+  return true;
 }
 
 function zeroOf(n: Node): unknown {
@@ -477,6 +498,7 @@ export function checkAgainstSchema(obj: object, rootSchema: object, defs: Schema
     unknown: opts.fieldValidation === 'Ignore' ? undefined : [],
   };
   if (root.k === K.Obj && isPlainObject(obj)) walkObj(root, obj, st);
-  const typeErrors = st.fatal !== undefined ? [st.fatal, ...st.typeErrors] : st.typeErrors;
+  const first = st.fatal ?? st.typeErrors[0];
+  const typeErrors = first === undefined ? [] : [first];
   return { typeErrors, unknownFields: st.unknown ?? [], pruned: obj };
 }
