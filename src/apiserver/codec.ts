@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { errors } from './errors.js';
+import { ApiError, errors } from './errors.js';
 
 /** Upstream's request body limit (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -59,12 +59,33 @@ export function decodeBody(body: Buffer, contentType: string | undefined): unkno
   if (YAML_TYPES.has(mt)) return decodeYaml(text);
   if (mt !== '' && mt !== 'application/json' && !mt.endsWith('+json') && mt !== '*/*') throw errors.unsupportedMediaType(mt);
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch (err) {
+    if (err instanceof ApiError) throw err;
     // Clients sometimes send YAML without saying so; upstream's decoder sniffs it too.
     if (mt === '' && !/^\s*[[{]/.test(text)) return decodeYaml(text);
     throw errors.badRequest(`json: ${(err as Error).message}`);
   }
+}
+
+/** Go's JSON decoder stops at this nesting depth; deeper bodies are refused, not parsed. */
+const MAX_JSON_DEPTH = 10_000;
+
+/** JSON.parse with upstream's depth limit (a 400, like Go's "exceeded max depth"). */
+export function parseJson(text: string): unknown {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > MAX_JSON_DEPTH) throw errors.badRequest(`json: exceeded max depth of ${MAX_JSON_DEPTH}`);
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return JSON.parse(text);
 }
 
 function decodeYaml(text: string): unknown {

@@ -84,6 +84,19 @@ export const errors = {
       `${kind}${group ? '.' + group : ''} "${name}" is invalid: ${causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ')}`,
       { name, group: group || undefined, kind, causes },
     ),
+  /** A resourceVersion newer than the store's: upstream waits briefly, then answers this 504. */
+  tooLargeResourceVersion: (requested: number, current: number) =>
+    new ApiError(504, 'Timeout', `Too large resource version: ${requested}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    }),
+  /** Bad list/watch options: upstream validates ListOptions and answers 422 on that kind. */
+  invalidListOptions: (field: string, detail: string) =>
+    new ApiError(422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: ${field}: Forbidden: ${detail}`, {
+      group: 'meta.k8s.io',
+      kind: 'ListOptions',
+      causes: [{ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field }],
+    }),
   internal: (message: string) => new ApiError(500, 'InternalError', `Internal error occurred: ${message}`),
   timeout: (message: string) => new ApiError(504, 'Timeout', message),
   serviceUnavailable: (message: string) => new ApiError(503, 'ServiceUnavailable', message),

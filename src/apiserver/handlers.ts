@@ -6,8 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { groupKind } from '../api/types.js';
 import { fieldGetters } from '../api/fields.js';
-import { decodeBody, mediaType, negotiate, readBody, type Negotiated } from './codec.js';
-import { errors } from './errors.js';
+import { decodeBody, negotiate, parseJson, readBody, type Negotiated } from './codec.js';
+import { causes, errors } from './errors.js';
 import { sendBody, sendJson } from './http.js';
 import { isTrue, type RequestInfo } from './request-info.js';
 import {
@@ -25,7 +25,7 @@ import {
 } from './resource-store.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
-import { applyPatch } from './patch/index.js';
+import { applyPatch, checkPatchType } from './patch/index.js';
 import type { SchemaSource } from './schemas.js';
 import { serveWatch } from './watch.js';
 import { scaleOf, applyScale } from './scale.js';
@@ -67,11 +67,22 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
   const view = versionView(deps.registry, requested);
   const entry = view.storage;
   const ns = entry.namespaced ? info.namespace : '';
-  if (entry.namespaced && info.namespace === '' && info.name !== '') throw errors.pathNotFound();
-  if (!entry.namespaced && info.namespace !== '' && !(entry.group === '' && entry.plural === 'namespaces')) throw errors.pathNotFound();
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (info.watchPath && method !== 'GET') throw methodNotAllowed();
+  // Cluster-scoped resources have no namespaced paths; namespaced ones are reachable across
+  // namespaces only to list and watch (upstream installs no other all-namespaces routes).
+  if (!entry.namespaced && info.namespacedPath) throw errors.pathNotFound();
+  if (entry.namespaced && !info.namespacedPath) {
+    if (info.name) throw errors.pathNotFound();
+    if (info.verb !== 'list' && info.verb !== 'watch') throw methodNotAllowed();
+  }
   const sub = info.subresource;
   if (sub && !isServedSubresource(entry, sub)) throw errors.pathNotFound();
   if (sub && !info.name) throw errors.pathNotFound();
+  if (!sub && !entry.verbs.includes(info.verb)) throw methodNotAllowed();
+  if (sub && (info.verb === 'delete' || info.verb === 'create' || info.verb === 'list' || info.verb === 'watch')) throw methodNotAllowed();
+  // Refuse what the client cannot read before anything is written.
+  negotiate(req.headers.accept, sub !== 'scale');
 
   switch (info.verb) {
     case 'get':
@@ -82,16 +93,15 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
     case 'watch':
       return serveWatch(deps.resources, req, res, requested, view, ns, info.name, query, buildFilter(entry, query, info.name));
     case 'create': {
-      if (!verbAllowed(entry, 'create')) throw methodNotAllowed(info);
-      if (info.name) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
-      const ctx = writeContext(query);
+      if (info.name) throw methodNotAllowed();
+      const ctx = writeContext(query, 'CreateOptions');
       const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type']));
       const created = await deps.resources.create(entry, ns, body, ctx);
       return respondObject(req, res, requested, 201, view.fromStorage(created), query, ctx.warnings);
     }
     case 'update': {
-      if (!info.name) throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
-      const ctx = writeContext(query);
+      if (!info.name) throw methodNotAllowed();
+      const ctx = writeContext(query, 'UpdateOptions');
       const body = decodeBody(await readBody(req), req.headers['content-type']);
       if (sub === 'scale') {
         const updated = await deps.resources.patch(entry, ns, info.name, (cur) => applyScale(entry, cur, body), ctx);
@@ -101,17 +111,11 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
       return respondObject(req, res, requested, created ? 201 : 200, view.fromStorage(object), query, ctx.warnings);
     }
     case 'patch': {
-      if (!info.name) throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
-      const ctx = writeContext(query);
-      const contentType = mediaType(req.headers['content-type']);
-      const raw = await readBody(req);
-      let patchBody: unknown;
-      try {
-        patchBody = JSON.parse(raw.toString('utf8'));
-      } catch (err) {
-        if (contentType === 'application/apply-patch+yaml') patchBody = decodeBody(raw, contentType);
-        else throw errors.badRequest(`error decoding patch: ${(err as Error).message}`);
-      }
+      if (!info.name) throw methodNotAllowed();
+      const ctx = writeContext(query, 'PatchOptions');
+      const contentType = req.headers['content-type'] ?? '';
+      checkPatchType(contentType);
+      const patchBody = decodePatch(await readBody(req));
       if (sub === 'scale') {
         const scaleSchema = deps.schemas.schemaFor('io.k8s.api.autoscaling.v1.Scale');
         const updated = await deps.resources.patch(
@@ -135,12 +139,12 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
         },
         ctx,
         sub,
+        JSON.stringify(patchBody),
       );
       return respondObject(req, res, requested, 200, view.fromStorage(patched), query, ctx.warnings);
     }
     case 'delete': {
-      if (sub) throw errors.methodNotAllowed('the server does not allow this method on the requested resource');
-      const ctx = writeContext(query);
+      const ctx = writeContext(query, 'DeleteOptions');
       const opts = await deleteOptions(req, query);
       const result = await deps.resources.delete(entry, ns, info.name, opts, ctx);
       if (result.deleted && !returnsDeletedObject(entry)) {
@@ -156,7 +160,7 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
       return respondObject(req, res, requested, 200, view.fromStorage(result.object), query, ctx.warnings);
     }
     case 'deletecollection': {
-      const ctx = writeContext(query);
+      const ctx = writeContext(query, 'DeleteOptions');
       const opts = await deleteOptions(req, query);
       const listed = await deps.resources.list(entry, ns, { filter: buildFilter(entry, query, '') });
       const deleted: KubeObject[] = [];
@@ -173,16 +177,12 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
       return sendJson(res, 200, { kind: requested.listKind, apiVersion: apiVersionOf(requested), metadata: { resourceVersion: String(listed.resourceVersion) }, items: deleted });
     }
     default:
-      throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+      throw methodNotAllowed();
   }
 }
 
-function methodNotAllowed(_info: RequestInfo) {
+function methodNotAllowed() {
   return errors.methodNotAllowed('the server does not allow this method on the requested resource');
-}
-
-function verbAllowed(entry: ResourceEntry, verb: string): boolean {
-  return entry.verbs.includes(verb);
 }
 
 function isServedSubresource(entry: ResourceEntry, sub: string): boolean {
@@ -206,10 +206,11 @@ function wrapScale(entry: ResourceEntry, obj: StoredObject, _deps: HandlerDeps):
   return { obj: scale, json: JSON.stringify(scale), rv: obj.rv };
 }
 
-export function writeContext(query: URLSearchParams): WriteContext {
+/** Options every write takes; bad values are 422s on the options kind (CreateOptions…), like upstream. */
+export function writeContext(query: URLSearchParams, optionsKind: string): WriteContext {
   const dry = query.getAll('dryRun');
-  for (const d of dry) {
-    if (d !== 'All') throw errors.badRequest(`Invalid dry run value: dryRun: Unsupported value: "${d}": supported values: "All"`);
+  if (dry.some((d) => d !== 'All')) {
+    throw errors.invalid('meta.k8s.io', optionsKind, '', [causes.notSupported('dryRun', dry, ['All'])]);
   }
   const fv = query.get('fieldValidation') ?? 'Warn';
   if (fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
@@ -238,7 +239,7 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Prom
   const policy = query.get('propagationPolicy') ?? body.propagationPolicy;
   if (policy !== undefined && policy !== null) {
     if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
-      throw errors.invalid('', 'DeleteOptions', '', [
+      throw errors.invalid('meta.k8s.io', 'DeleteOptions', '', [
         { reason: 'FieldValueNotSupported', field: 'propagationPolicy', message: `Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"` },
       ]);
     }
@@ -246,7 +247,7 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Prom
   }
   const orphan = query.get('orphanDependents') ?? body.orphanDependents;
   if (orphan !== undefined && orphan !== null) {
-    if (opts.propagationPolicy) throw errors.invalid('', 'DeleteOptions', '', [{ reason: 'FieldValueInvalid', field: 'propagationPolicy', message: 'Invalid value: "": orphanDependents and deletionPropagation cannot be both set' }]);
+    if (opts.propagationPolicy) throw errors.invalid('meta.k8s.io', 'DeleteOptions', '', [{ reason: 'FieldValueInvalid', field: 'propagationPolicy', message: 'Invalid value: "": orphanDependents and deletionPropagation cannot be both set' }]);
     opts.orphanDependents = orphan === true || orphan === 'true';
   }
   if (body.preconditions && typeof body.preconditions === 'object') opts.preconditions = body.preconditions;
@@ -279,12 +280,7 @@ async function list(
 ): Promise<void> {
   const entry = view.storage;
   const neg = negotiate(req.headers.accept, true);
-  const limitRaw = query.get('limit');
-  let limit: number | undefined;
-  if (limitRaw !== null && limitRaw !== '') {
-    limit = Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 0) throw errors.badRequest(`limit: Invalid value: ${JSON.stringify(limitRaw)}: must be a non-negative integer`);
-  }
+  const limit = parseLimit(query.get('limit'));
   const rv = query.get('resourceVersion') ?? undefined;
   if (rv !== undefined && rv !== '') parseResourceVersion(rv);
   const result = await deps.resources.list(entry, ns, {
@@ -316,6 +312,24 @@ async function list(
   const head = `{"kind":"${requested.listKind}","apiVersion":"${apiVersionOf(requested)}","metadata":${JSON.stringify(listMeta)},"items":[`;
   const body = head + joinJson(result.items) + ']}';
   return sendBody(res, 200, body, neg.format, neg.contentType);
+}
+
+/** limit is an int64 upstream: anything that is not one is a 400; zero or less means no paging. */
+function parseLimit(raw: string | null): number | undefined {
+  if (raw === null || raw === '') return undefined;
+  if (!/^[-+]?\d+$/.test(raw) || BigInt(raw) > 9223372036854775807n || BigInt(raw) < -9223372036854775808n) {
+    throw errors.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(raw)}: invalid syntax`);
+  }
+  const n = Number(raw);
+  return n > 0 ? n : undefined;
+}
+
+function decodePatch(raw: Buffer): unknown {
+  try {
+    return parseJson(raw.toString('utf8'));
+  } catch (err) {
+    throw errors.badRequest(`error decoding patch: ${(err as Error).message}`);
+  }
 }
 
 function joinJson(items: ListedItem[]): string {

@@ -18,6 +18,10 @@ export interface RequestInfo {
   verb: string;
   /** Path segments after the group/version (for non-resource paths like /apis/apps). */
   parts: string[];
+  /** The path named a namespace before the resource (/namespaces/{ns}/{resource}/...). */
+  namespacedPath: boolean;
+  /** The path used the deprecated /watch/ prefix. */
+  watchPath: boolean;
 }
 
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
@@ -35,6 +39,8 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
     name: '',
     verb: method.toLowerCase(),
     parts: [],
+    namespacedPath: false,
+    watchPath: false,
   };
   const segs = path.split('/').filter((s) => s.length > 0);
   if (segs.length === 0 || (segs[0] !== 'api' && segs[0] !== 'apis')) return info;
@@ -67,6 +73,7 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
   // and "/namespaces/{name}/finalize" are subresources of the namespace itself.
   if (rest[0] === 'namespaces' && rest.length >= 3 && !NAMESPACE_SUBRESOURCES.has(rest[2])) {
     info.namespace = rest[1];
+    info.namespacedPath = true;
     rest = rest.slice(2);
   } else if (rest[0] === 'namespaces' && rest.length >= 2) {
     info.namespace = rest[1];
@@ -75,8 +82,9 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
   if (rest.length >= 2) info.name = rest[1];
   if (rest.length >= 3) info.subresource = rest.slice(2).join('/');
 
+  info.watchPath = watchPrefix;
   const m = method.toUpperCase();
-  if (watchPrefix || (m === 'GET' && isTrue(query.get('watch')))) info.verb = 'watch';
+  if ((watchPrefix && m === 'GET') || (m === 'GET' && isTrue(query.get('watch')))) info.verb = 'watch';
   else if (m === 'GET') info.verb = info.name ? 'get' : 'list';
   else if (m === 'POST') info.verb = 'create';
   else if (m === 'PUT') info.verb = 'update';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { groupKind } from '../api/types.js';
 import { isStoreError, type KeyValue, type Store } from '../storage/store.js';
-import { ApiError, errors, type StatusCause } from './errors.js';
+import { ApiError, causes, errors, type StatusCause } from './errors.js';
 import { clone, deepEqual, generateNameSuffix, nowTimestamp, specOf, toStoredJson } from './objects.js';
 import { storagePrefix } from './registry.js';
 import { decodeStored, withResourceVersion, type WatchCache } from './watch-cache.js';
@@ -132,11 +132,11 @@ export class ResourceStore {
 
   async list(entry: ResourceEntry, namespace: string, opts: ListOptions): Promise<ListResult> {
     const { resourceVersion: rvParam, resourceVersionMatch: match, continueToken, limit } = opts;
-    if (match && !rvParam) throw errors.badRequest('resourceVersionMatch is forbidden unless resourceVersion is provided');
+    if (match && !rvParam) throw errors.invalidListOptions('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided');
     if (match && match !== 'Exact' && match !== 'NotOlderThan') {
-      throw errors.badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+      throw errors.invalid('meta.k8s.io', 'ListOptions', '', [causes.notSupported('resourceVersionMatch', match, ['Exact', 'NotOlderThan'])]);
     }
-    if (match === 'Exact' && rvParam === '0') throw errors.badRequest('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+    if (match === 'Exact' && rvParam === '0') throw errors.invalidListOptions('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
     if (continueToken && rvParam && rvParam !== '0') {
       throw errors.badRequest('specifying resource version is not allowed when using continue');
     }
@@ -211,7 +211,7 @@ export class ResourceStore {
         );
       }
       if (isStoreError(err, 'FutureRevision')) {
-        throw errors.timeout(`Too large resource version: ${revision}, current: ${await this.store.currentRevision()}`);
+        throw errors.tooLargeResourceVersion(revision ?? 0, await this.store.currentRevision());
       }
       throw err;
     }
@@ -309,6 +309,7 @@ export class ResourceStore {
     patchFn: (current: KubeObject) => KubeObject,
     ctx: WriteContext,
     subresource = '',
+    patchText = '',
   ): Promise<StoredObject> {
     const key = this.keyFor(entry, namespace, name);
     const current = await this.store.get(key);
@@ -318,7 +319,7 @@ export class ResourceStore {
       if (typeof patched !== 'object' || patched === null || Array.isArray(patched)) {
         throw errors.badRequest('the patch did not produce an object');
       }
-      const out = this.decodeObject(entry, patched, ctx);
+      const out = this.decodeObject(entry, patched, ctx, patchText);
       const rvAfter = out.metadata?.resourceVersion;
       if (rvAfter !== undefined && rvAfter !== cur.metadata?.resourceVersion) {
         // A resourceVersion in the patch is a precondition, like upstream.
@@ -455,6 +456,7 @@ export class ResourceStore {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${meta.resourceVersion}`,
         );
       }
+      for (const p of this.admission) await p.admitDelete?.(entry, current.obj);
       const next = clone(current.obj);
       const nm = next.metadata!;
       const finalizers = new Set(nm.finalizers ?? []);
@@ -510,7 +512,13 @@ export class ResourceStore {
   // ---- shared checks --------------------------------------------------------------------------
 
   /** Checks a decoded body is an object of this kind and runs the schema over it. */
-  decodeObject(entry: ResourceEntry, body: unknown, ctx: WriteContext): KubeObject {
+  decodeObject(entry: ResourceEntry, body: unknown, ctx: WriteContext, patchText?: string): KubeObject {
+    // Upstream's decoder wraps what it could not decode in the kind and version it was decoding into;
+    // a patch that applied but produced something undecodable is the patch's fault: 422 on "patch".
+    const undecodable = (detail: string) =>
+      patchText !== undefined
+        ? errors.invalid('', '', '', [causes.invalid('patch', patchText, detail)])
+        : errors.badRequest(`${entry.kind} in version "${entry.version}" cannot be handled as a ${entry.kind}: ${detail}`);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw errors.badRequest(`Object 'Kind' is missing in '${truncate(JSON.stringify(body) ?? String(body))}'`);
     }
@@ -526,15 +534,15 @@ export class ResourceStore {
     obj.kind = entry.kind;
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) {
-      throw errors.badRequest('json: cannot unmarshal into Go struct field ObjectMeta.metadata of type v1.ObjectMeta');
+      throw undecodable(`json: cannot unmarshal ${Array.isArray(obj.metadata) ? 'array' : typeof obj.metadata} into Go struct field ObjectMeta.metadata of type v1.ObjectMeta`);
     }
     const checked = this.rules.checkSchema(entry, obj, ctx.fieldValidation);
-    // Upstream's decoder wraps what it could not decode in the kind and version it was decoding into.
-    const cannotHandle = `${entry.kind} in version "${entry.version}" cannot be handled as a ${entry.kind}`;
-    if (checked.typeErrors.length > 0) throw errors.badRequest(`${cannotHandle}: ${checked.typeErrors.join('; ')}`);
+    if (checked.typeErrors.length > 0) throw undecodable(checked.typeErrors.join('; '));
     if (checked.unknownFields.length > 0) {
       const msgs = checked.unknownFields.map((f) => `unknown field "${f}"`);
-      if (ctx.fieldValidation === 'Strict') throw errors.badRequest(`${cannotHandle}: strict decoding error: ${msgs.join(', ')}`);
+      if (ctx.fieldValidation === 'Strict') {
+        throw errors.badRequest(`${entry.kind} in version "${entry.version}" cannot be handled as a ${entry.kind}: strict decoding error: ${msgs.join(', ')}`);
+      }
       if (ctx.fieldValidation === 'Warn') ctx.warnings.push(...msgs);
     }
     return checked.object;

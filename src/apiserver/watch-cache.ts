@@ -283,14 +283,12 @@ export class WatchCache {
   async waitFor(rv: number, timeoutMs = 3000): Promise<void> {
     if (rv <= this.rev) return;
     const current = await this.store.currentRevision();
-    if (rv > current) {
-      throw new TooLargeResourceVersion(rv, current);
-    }
+    if (rv > current) throw errors.tooLargeResourceVersion(rv, current);
     if (rv <= this.rev) return;
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(errors.timeout(`Too large resource version: ${rv}, current: ${this.rev}`));
+        reject(errors.tooLargeResourceVersion(rv, this.rev));
       }, timeoutMs);
       const done = () => {
         clearTimeout(t);
@@ -327,14 +325,5 @@ export class WatchCache {
         c.watchers.delete(w);
       },
     };
-  }
-}
-
-export class TooLargeResourceVersion extends Error {
-  constructor(
-    readonly requested: number,
-    readonly current: number,
-  ) {
-    super(`Too large resource version: ${requested}, current: ${current}`);
   }
 }

@@ -41,10 +41,10 @@ export async function serveWatch(
   const match = query.get('resourceVersionMatch') ?? '';
   const rvParam = query.get('resourceVersion') ?? '';
   if (sendInitial !== undefined) {
-    if (match !== 'NotOlderThan') throw errors.badRequest('sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan');
-    if (sendInitial && !bookmarks) throw errors.badRequest('allowWatchBookmarks: Forbidden: allowWatchBookmarks must be set to true when sendInitialEvents is true');
+    if (match !== 'NotOlderThan') throw errors.invalidListOptions('resourceVersionMatch', "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
+    if (sendInitial && !bookmarks) throw errors.invalidListOptions('allowWatchBookmarks', 'sendInitialEvents requires setting allowWatchBookmarks to true');
   } else if (match !== '') {
-    throw errors.badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+    throw errors.invalidListOptions('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
   }
   const timeoutRaw = query.get('timeoutSeconds');
   let timeoutSeconds = DEFAULT_TIMEOUT_SECONDS * (1 + Math.random());

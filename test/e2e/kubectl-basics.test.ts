@@ -61,7 +61,7 @@ for (const backend of e2eBackends()) {
         assert.match(d, /\nBinaryData\n====\n\nEvents:\s+<none>\n$/);
       });
 
-      it('label and annotate, with --overwrite and removal', async () => {
+      it('label, with --overwrite, and removing the last label', async () => {
         assert.equal(await k('label', 'cm', 'app-config', '-n', ns, 'tier=web'), 'configmap/app-config labeled\n');
         assertFailed(await kubectl(s, ['label', 'cm', 'app-config', '-n', ns, 'tier=db']), "error: 'tier' already has a value (web), and --overwrite is false\n");
         assert.equal(await k('label', 'cm', 'app-config', '-n', ns, 'tier=db', '--overwrite'), 'configmap/app-config labeled\n');
@@ -69,8 +69,11 @@ for (const backend of e2eBackends()) {
         assert.match(await k('get', 'cm', 'app-config', '-n', ns, '--show-labels'), /^NAME\s+DATA\s+AGE\s+LABELS\napp-config\s+2\s+\S+\s+tier=db\n$/);
         assert.match(await k('get', 'cm', 'app-config', '-n', ns, '-L', 'tier'), /^NAME\s+DATA\s+AGE\s+TIER\napp-config\s+2\s+\S+\s+db\n$/);
         assert.equal(await k('label', 'cm', 'app-config', '-n', ns, 'tier-'), 'configmap/app-config unlabeled\n');
+        // Upstream drops an emptied map (Go's omitempty): no "labels": {} is left behind.
         assert.equal(await k('get', 'cm', 'app-config', '-n', ns, '-o', 'jsonpath={.metadata.labels}'), '');
+      });
 
+      it('annotate and remove an annotation', async () => {
         assert.equal(await k('annotate', 'cm', 'app-config', '-n', ns, 'owner=alice', 'team=blue'), 'configmap/app-config annotated\n');
         const cm = await getJson('cm', 'app-config', '-n', ns);
         assert.deepEqual(cm.metadata.annotations, { owner: 'alice', team: 'blue' });
@@ -265,17 +268,18 @@ for (const backend of e2eBackends()) {
         assert.equal(afterEdit.spec.sessionAffinity, 'ClientIP');
         assert.deepEqual(afterEdit.spec.sessionAffinityConfig, { clientIP: { timeoutSeconds: 10800 } });
 
-        // Ports merge on their key (port): the new one is added, the old one kept.
+        // Ports merge on their key (port): the new one is added, the old one kept. Upstream's strategic
+        // merge puts patch items the live list does not know before the live ones (normalizeElementOrder).
         assert.equal(await k('patch', 'svc', 'web', '-n', ns, '-p', '{"spec":{"ports":[{"name":"https","port":443,"targetPort":8443}]}}'), 'service/web patched\n');
         const patched = await getJson('svc', 'web', '-n', ns);
         assert.deepEqual(
           patched.spec.ports.map((p: any) => [p.name, p.port, p.targetPort, p.protocol]),
           [
-            ['80-8080', 80, 8080, 'TCP'],
             ['https', 443, 8443, 'TCP'],
+            ['80-8080', 80, 8080, 'TCP'],
           ],
         );
-        assert.equal(table(await k('get', 'svc', 'web', '-n', ns))[0]['PORT(S)'], '80/TCP,443/TCP');
+        assert.equal(table(await k('get', 'svc', 'web', '-n', ns))[0]['PORT(S)'], '443/TCP,80/TCP');
 
         patched.spec.selector = { app: 'other' };
         assert.equal(await kIn(JSON.stringify(patched), 'replace', '-f', '-'), 'service/web replaced\n');
@@ -351,7 +355,8 @@ for (const backend of e2eBackends()) {
         assert.equal(d.spec.template.spec.containers[0].image, 'nginx:1.26');
         assert.equal(d.metadata.generation, 2);
 
-        // Containers merge on their name: a patch naming a new container adds it and keeps nginx.
+        // Containers merge on their name: a patch naming a new container adds it (first, as upstream's
+        // strategic merge orders new items before live ones) and keeps nginx.
         assert.equal(
           await k('patch', 'deploy', 'web', '-n', ns, '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox:1.36","command":["sleep","3600"]}]}}}}'),
           'deployment.apps/web patched\n',
@@ -360,14 +365,14 @@ for (const backend of e2eBackends()) {
         assert.deepEqual(
           d.spec.template.spec.containers.map((c: any) => [c.name, c.image, c.imagePullPolicy]),
           [
-            ['nginx', 'nginx:1.26', 'IfNotPresent'],
             ['sidecar', 'busybox:1.36', 'IfNotPresent'],
+            ['nginx', 'nginx:1.26', 'IfNotPresent'],
           ],
         );
         assert.equal(d.metadata.generation, 3);
 
         assert.equal(await k('set', 'image', 'deploy/web', '-n', ns, 'sidecar=busybox:1.37'), 'deployment.apps/web image updated\n');
-        assert.equal(await k('get', 'deploy', 'web', '-n', ns, '-o', 'jsonpath={.spec.template.spec.containers[1].image}'), 'busybox:1.37');
+        assert.equal(await k('get', 'deploy', 'web', '-n', ns, '-o', 'jsonpath={.spec.template.spec.containers[?(@.name=="sidecar")].image}'), 'busybox:1.37');
 
         assert.equal(await k('patch', 'deploy', 'web', '-n', ns, '--type=merge', '-p', '{"spec":{"replicas":3,"revisionHistoryLimit":null}}'), 'deployment.apps/web patched\n');
         d = await getJson('deploy', 'web', '-n', ns);
@@ -375,7 +380,7 @@ for (const backend of e2eBackends()) {
         assert.equal(d.spec.revisionHistoryLimit, 10, 'a removed defaulted field is defaulted again');
 
         assert.equal(
-          await k('patch', 'deploy', 'web', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/spec/template/spec/containers/1"}]'),
+          await k('patch', 'deploy', 'web', '-n', ns, '--type=json', '-p', '[{"op":"test","path":"/spec/template/spec/containers/0/name","value":"sidecar"},{"op":"remove","path":"/spec/template/spec/containers/0"}]'),
           'deployment.apps/web patched\n',
         );
         d = await getJson('deploy', 'web', '-n', ns);
@@ -392,6 +397,30 @@ for (const backend of e2eBackends()) {
 
         assert.equal(await k('delete', 'deploy', 'web', '-n', ns), 'deployment.apps "web" deleted\n');
         assertFailed(await kubectl(s, ['get', 'deploy', 'web', '-n', ns]), 'Error from server (NotFound): deployments.apps "web" not found\n');
+      });
+
+      it('scale through the scale subresource', async () => {
+        await k('create', 'deployment', 'scaled', '-n', ns, '--image=nginx:1.25');
+        assert.equal(await k('scale', 'deploy', 'scaled', '-n', ns, '--replicas=3'), 'deployment.apps/scaled scaled\n');
+        const d = await getJson('deploy', 'scaled', '-n', ns);
+        assert.equal(d.spec.replicas, 3);
+        assert.equal(d.metadata.generation, 2);
+        assert.deepEqual(JSON.parse(await k('get', 'deploy', 'scaled', '-n', ns, '--subresource=scale', '-o', 'json')), {
+          apiVersion: 'autoscaling/v1',
+          kind: 'Scale',
+          metadata: {
+            creationTimestamp: d.metadata.creationTimestamp,
+            name: 'scaled',
+            namespace: ns,
+            resourceVersion: d.metadata.resourceVersion,
+            uid: d.metadata.uid,
+          },
+          spec: { replicas: 3 },
+          status: { replicas: 0, selector: 'app=scaled' },
+        });
+        assertFailed(await kubectl(s, ['scale', 'deploy', 'scaled', '-n', ns, '--replicas=5', '--current-replicas=2']), 'error: Expected replicas to be 2, was 3\n');
+        assert.equal(await k('patch', 'deploy', 'scaled', '-n', ns, '--subresource=scale', '--type=merge', '-p', '{"spec":{"replicas":4}}'), 'scale.autoscaling/scaled patched\n');
+        assert.equal(await k('get', 'deploy', 'scaled', '-n', ns, '-o', 'jsonpath={.spec.replicas}'), '4');
       });
 
       it('a template whose labels miss the selector is invalid', async () => {
@@ -552,6 +581,32 @@ for (const backend of e2eBackends()) {
         assert.equal(await k('get', 'cm/alpha', 'configmap/beta', '-n', ns, '-o', 'name'), 'configmap/alpha\nconfigmap/beta\n');
       });
 
+      it('what get -o yaml prints for several objects (a List) goes back in with create -f and apply -f', async () => {
+        await k('create', 'cm', 'list-1', '-n', ns, '--from-literal=n=1');
+        await k('create', 'cm', 'list-2', '-n', ns, '--from-literal=n=2');
+        await k('label', 'cm', 'list-1', 'list-2', '-n', ns, 'set=list');
+        const listed = await k('get', 'cm', '-l', 'set=list', '-n', ns, '-o', 'yaml');
+        assert.match(listed, /^apiVersion: v1\nitems:\n/);
+        assert.match(listed, /\nkind: List\n/);
+        assert.equal(await k('delete', 'cm', '-l', 'set=list', '-n', ns), 'configmap "list-1" deleted\nconfigmap "list-2" deleted\n');
+        const stripped = parseYaml(listed);
+        for (const item of stripped.items) {
+          delete item.metadata.resourceVersion;
+          delete item.metadata.uid;
+          delete item.metadata.creationTimestamp;
+        }
+        const doc = JSON.stringify(stripped);
+        assert.equal(await kIn(doc, 'create', '-f', '-'), 'configmap/list-1 created\nconfigmap/list-2 created\n');
+        assert.equal(await kIn(doc, 'apply', '-f', '-'), 'configmap/list-1 configured\nconfigmap/list-2 configured\n');
+        assert.deepEqual(
+          (await getJson('cm', '-l', 'set=list', '-n', ns)).items.map((i: any) => [i.metadata.name, i.data]),
+          [
+            ['list-1', { n: '1' }],
+            ['list-2', { n: '2' }],
+          ],
+        );
+      });
+
       it('several kinds in one get', async () => {
         await k('create', 'secret', 'generic', 'gamma', '-n', ns, '--from-literal=k=v');
         const out = await k('get', 'cm,secret', '-n', ns, '-o', 'name');
@@ -676,32 +731,52 @@ for (const backend of e2eBackends()) {
         );
       });
 
-      it('--dry-run=server creates, patches and deletes nothing', async () => {
+      it('--dry-run=server creates nothing', async () => {
         assert.equal(await k('create', 'cm', 'dry', '-n', ns, '--from-literal=a=b', '--dry-run=server'), 'configmap/dry created (server dry run)\n');
         assertFailed(await kubectl(s, ['get', 'cm', 'dry', '-n', ns]), 'Error from server (NotFound): configmaps "dry" not found\n');
         const dryYaml = parseYaml(await k('create', 'cm', 'dry', '-n', ns, '--from-literal=a=b', '--dry-run=server', '-o', 'yaml'));
         assert.equal(dryYaml.metadata.name, 'dry');
         assert.match(dryYaml.metadata.uid, /^[0-9a-f-]{36}$/, 'a server dry run returns the object as it would be stored');
         assertFailed(await kubectl(s, ['get', 'cm', 'dry', '-n', ns]), 'Error from server (NotFound): configmaps "dry" not found\n');
+      });
 
+      it('--dry-run=server changes nothing on label and patch', async () => {
         const rv = (await getJson('cm', 'dup', '-n', ns)).metadata.resourceVersion;
         assert.equal(await k('label', 'cm', 'dup', '-n', ns, 'x=y', '--dry-run=server'), 'configmap/dup labeled (server dry run)\n');
-        assert.equal(await k('patch', 'cm', 'dup', '-n', ns, '-p', '{"data":{"a":"b"}}', '--dry-run=server'), 'configmap/dup patched (server dry run)\n');
-        assert.equal(await k('delete', 'cm', 'dup', '-n', ns, '--dry-run=server'), 'configmap "dup" deleted (server dry run)\n');
+        // kubectl 1.30's patch prints no dry-run suffix.
+        assert.equal(await k('patch', 'cm', 'dup', '-n', ns, '-p', '{"data":{"a":"b"}}', '--dry-run=server'), 'configmap/dup patched\n');
         const after = await getJson('cm', 'dup', '-n', ns);
         assert.equal(after.metadata.resourceVersion, rv);
         assert.equal(after.metadata.labels, undefined);
         assert.equal(after.data, undefined);
       });
 
-      it('an unknown field fails under --validate=strict, warns under warn and passes under --validate=false', async () => {
-        const manifest = (name: string) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, spec: { oops: true } });
-        const strict = await kubectl(s, ['create', '-f', '-', '--validate=strict'], manifest('strict'));
-        assertFailed(strict, 'Error from server (BadRequest): error when creating "STDIN": ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "spec"\n');
-        // The default is strict too.
-        assertFailed(await kubectl(s, ['create', '-f', '-'], manifest('strict')), /strict decoding error: unknown field "spec"/);
-        assertFailed(await kubectl(s, ['get', 'cm', 'strict', '-n', ns]), 'Error from server (NotFound): configmaps "strict" not found\n');
+      it('--dry-run=server deletes nothing (kubectl sends dryRun in the DeleteOptions body)', async () => {
+        await k('create', 'cm', 'keep', '-n', ns);
+        const rv = (await getJson('cm', 'keep', '-n', ns)).metadata.resourceVersion;
+        assert.equal(await k('delete', 'cm', 'keep', '-n', ns, '--dry-run=server'), 'configmap "keep" deleted (server dry run)\n');
+        assert.equal((await getJson('cm', 'keep', '-n', ns)).metadata.resourceVersion, rv);
+      });
 
+      const withUnknownField = (name: string) => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ${name}
+  namespace: ${ns}
+data:
+  fine: "yes"
+spec:
+  oops: true
+`;
+
+      it('a YAML with an unknown field fails under --validate=strict (the default) with the strict decoding message', async () => {
+        const strict = await kubectl(s, ['create', '-f', '-', '--validate=strict'], withUnknownField('strict'));
+        assertFailed(strict, 'Error from server (BadRequest): error when creating "STDIN": ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "spec"\n');
+        assertFailed(await kubectl(s, ['create', '-f', '-'], withUnknownField('strict')), strict.stderr);
+        assertFailed(await kubectl(s, ['get', 'cm', 'strict', '-n', ns]), 'Error from server (NotFound): configmaps "strict" not found\n');
+      });
+
+      it('a nested unknown field is named by its path', async () => {
         const nested = JSON.stringify({
           apiVersion: 'apps/v1',
           kind: 'Deployment',
@@ -715,18 +790,21 @@ for (const backend of e2eBackends()) {
           await kubectl(s, ['create', '-f', '-', '--validate=strict'], nested),
           'Error from server (BadRequest): error when creating "STDIN": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imagePullPolice"\n',
         );
+      });
 
-        const warn = await kubectl(s, ['create', '-f', '-', '--validate=warn'], manifest('warned'));
+      it('an unknown field warns under --validate=warn and passes silently under --validate=false', async () => {
+        const warn = await kubectl(s, ['create', '-f', '-', '--validate=warn'], withUnknownField('warned'));
         assert.equal(warn.code, 0, warn.stderr);
         assert.equal(warn.stdout, 'configmap/warned created\n');
         assert.equal(warn.stderr, 'Warning: unknown field "spec"\n');
 
-        const loose = await kubectl(s, ['create', '-f', '-', '--validate=false'], manifest('loose'));
+        const loose = await kubectl(s, ['create', '-f', '-', '--validate=false'], withUnknownField('loose'));
         assert.equal(loose.code, 0, loose.stderr);
         assert.equal(loose.stdout, 'configmap/loose created\n');
         assert.equal(loose.stderr, '');
         const stored = await getJson('cm', 'loose', '-n', ns);
         assert.equal(stored.spec, undefined, 'unknown fields are dropped');
+        assert.deepEqual(stored.data, { fine: 'yes' });
       });
     });
   });

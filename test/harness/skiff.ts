@@ -158,17 +158,31 @@ export async function kubectlOk(s: SkiffProcess, args: string[], input?: string,
 }
 
 /** Starts a kubectl that keeps running (get -w): collects its output until stopped. */
-export function kubectlStream(s: SkiffProcess, args: string[]): { output(): string; stop(): Promise<number | null>; waitFor(re: RegExp, ms?: number): Promise<string> } {
+export function kubectlStream(
+  s: SkiffProcess,
+  args: string[],
+): { output(): string; stop(): Promise<number | null>; waitFor(re: RegExp, ms?: number): Promise<string>; exited(ms?: number): Promise<number | null> } {
   const bin = findKubectl();
   const p = spawn(bin, ['--kubeconfig', s.kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: s.dataDir } });
   let out = '';
   p.stdout.on('data', (b: Buffer) => (out += b.toString()));
   p.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exit = new Promise<number | null>((res) => p.once('exit', (code) => res(code)));
   return {
     output: () => out,
+    /** Resolves with the exit code once kubectl ends by itself (e.g. `kubectl wait`); rejects after `ms`. */
+    exited: (ms = 30_000) =>
+      new Promise((res, rej) => {
+        const t = setTimeout(() => rej(new Error(`kubectl ${args.join(' ')} did not exit in ${ms} ms:\n${out}`)), ms);
+        void exit.then((code) => {
+          clearTimeout(t);
+          res(code);
+        });
+      }),
     stop: () =>
       new Promise((res) => {
-        if (p.exitCode !== null) return res(p.exitCode);
+        // A kubectl that is gone already (by itself, or stopped before) has nothing left to stop.
+        if (p.exitCode !== null || p.signalCode !== null) return res(p.exitCode);
         p.once('exit', (code) => res(code));
         p.kill('SIGTERM');
       }),

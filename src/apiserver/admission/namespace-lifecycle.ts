@@ -4,9 +4,18 @@ import type { Store } from '../../storage/store.js';
 import { decodeStored, type WatchCache } from '../watch-cache.js';
 import type { AdmissionPlugin } from './types.js';
 
+/** Namespaces the cluster itself needs; upstream refuses to delete them. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
 export function namespaceLifecycle(store: Store, cache: WatchCache): AdmissionPlugin {
   return {
     name: 'NamespaceLifecycle',
+    async admitDelete(entry, obj) {
+      const name = obj.metadata?.name ?? '';
+      if (entry.group === '' && entry.plural === 'namespaces' && IMMORTAL_NAMESPACES.has(name)) {
+        throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+      }
+    },
     async admit(a) {
       if (a.operation !== 'CREATE' || !a.entry.namespaced) return;
       const namespace = a.obj.metadata?.namespace ?? '';

@@ -23,6 +23,8 @@ export interface AdmissionPlugin {
   readonly name: string;
   /** Throws an ApiError to refuse the write. */
   admit(a: AdmissionAttributes): Promise<AdmissionOutcome | void>;
+  /** Throws an ApiError to refuse a deletion. */
+  admitDelete?(entry: ResourceEntry, obj: KubeObject): Promise<void>;
   /** Called once an object is gone from the store (e.g. to free what it held). */
   deleted?(entry: ResourceEntry, obj: KubeObject): Promise<void>;
 }
