@@ -144,8 +144,8 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
       return respondObject(req, res, requested, 200, view.fromStorage(patched), query, ctx.warnings);
     }
     case 'delete': {
-      const ctx = writeContext(query, 'DeleteOptions');
-      const opts = await deleteOptions(req, query);
+      const { opts, dryRun } = await deleteOptions(req, query);
+      const ctx = writeContext(query, 'DeleteOptions', dryRun);
       const result = await deps.resources.delete(entry, ns, info.name, opts, ctx);
       if (result.deleted && !returnsDeletedObject(entry)) {
         const o = result.object.obj;
@@ -160,8 +160,8 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
       return respondObject(req, res, requested, 200, view.fromStorage(result.object), query, ctx.warnings);
     }
     case 'deletecollection': {
-      const ctx = writeContext(query, 'DeleteOptions');
-      const opts = await deleteOptions(req, query);
+      const { opts, dryRun } = await deleteOptions(req, query);
+      const ctx = writeContext(query, 'DeleteOptions', dryRun);
       const listed = await deps.resources.list(entry, ns, { filter: buildFilter(entry, query, '') });
       const deleted: KubeObject[] = [];
       for (const item of listed.items) {
@@ -207,8 +207,8 @@ function wrapScale(entry: ResourceEntry, obj: StoredObject, _deps: HandlerDeps):
 }
 
 /** Options every write takes; bad values are 422s on the options kind (CreateOptions…), like upstream. */
-export function writeContext(query: URLSearchParams, optionsKind: string): WriteContext {
-  const dry = query.getAll('dryRun');
+export function writeContext(query: URLSearchParams, optionsKind: string, bodyDryRun: string[] = []): WriteContext {
+  const dry = [...query.getAll('dryRun'), ...bodyDryRun];
   if (dry.some((d) => d !== 'All')) {
     throw errors.invalid('meta.k8s.io', optionsKind, '', [causes.notSupported('dryRun', dry, ['All'])]);
   }
@@ -221,7 +221,8 @@ export function writeContext(query: URLSearchParams, optionsKind: string): Write
   return newWriteContext({ dryRun: dry.length > 0, fieldValidation: fv as FieldValidation, fieldManager: fm ?? undefined });
 }
 
-async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
+/** DeleteOptions from the body and the query (kubectl sends them in the body, dryRun included). */
+async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Promise<{ opts: DeleteOptions; dryRun: string[] }> {
   const raw = await readBody(req);
   let body: Record<string, any> = {};
   if (raw.length > 0) {
@@ -251,7 +252,8 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Prom
     opts.orphanDependents = orphan === true || orphan === 'true';
   }
   if (body.preconditions && typeof body.preconditions === 'object') opts.preconditions = body.preconditions;
-  return opts;
+  const dryRun = body.dryRun === undefined || body.dryRun === null ? [] : Array.isArray(body.dryRun) ? body.dryRun.map(String) : [String(body.dryRun)];
+  return { opts, dryRun };
 }
 
 export function buildFilter(entry: ResourceEntry, query: URLSearchParams, pinnedName: string): ObjectFilter {

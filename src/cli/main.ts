@@ -92,7 +92,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  const code = (err as { code?: unknown }).code;
+  if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
     console.error(`skiff: ${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }

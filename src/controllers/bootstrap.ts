@@ -30,30 +30,33 @@ export async function ensureSystemNamespaces(client: Client): Promise<void> {
 export async function bootstrapCluster(client: Client, apiserver: { address: string; port: number; serviceIp: string }): Promise<void> {
   await ensureSystemNamespaces(client);
   const labels = { component: 'apiserver', provider: 'kubernetes' };
-  await createIfMissing(client, SERVICES, 'default', {
+  const port = { name: 'https', port: 443, protocol: 'TCP', targetPort: apiserver.port };
+  await ensure(client, SERVICES, {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: 'kubernetes', namespace: 'default', labels },
-    spec: {
-      type: 'ClusterIP',
-      clusterIP: apiserver.serviceIp,
-      clusterIPs: [apiserver.serviceIp],
-      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: apiserver.port }],
-      sessionAffinity: 'None',
-    },
-  });
-  const endpoints: KubeObject = {
+    spec: { type: 'ClusterIP', clusterIP: apiserver.serviceIp, clusterIPs: [apiserver.serviceIp], ports: [port], sessionAffinity: 'None' },
+  }, (cur) => ({ ...cur, spec: { ...cur.spec, ports: [port] } }));
+  const subsets = [{ addresses: [{ ip: apiserver.address }], ports: [{ name: 'https', port: apiserver.port, protocol: 'TCP' }] }];
+  await ensure(client, ENDPOINTS, {
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-    subsets: [{ addresses: [{ ip: apiserver.address }], ports: [{ name: 'https', port: apiserver.port, protocol: 'TCP' }] }],
-  };
+    subsets,
+  }, (cur) => ({ ...cur, subsets }));
+}
+
+/**
+ * Creates the object, or brings an existing one up to date with `update` (skiff may restart on
+ * another port or address). An unchanged object is not written: the server ignores no-op updates.
+ */
+async function ensure(client: Client, ref: ResourceRef, desired: KubeObject, update: (cur: KubeObject) => KubeObject): Promise<void> {
+  const ns = desired.metadata?.namespace ?? '';
   try {
-    const cur = await client.get(ENDPOINTS, 'default', 'kubernetes');
-    // The port changes when `skiff up` is started on another port; keep the endpoint truthful.
-    await client.update(ENDPOINTS, 'default', { ...endpoints, metadata: { ...endpoints.metadata, resourceVersion: cur.metadata?.resourceVersion } });
+    const cur = await client.get(ref, ns, desired.metadata!.name!);
+    await client.update(ref, ns, update(cur));
   } catch (err) {
     if (!(err instanceof ApiError && err.code === 404)) throw err;
-    await createIfMissing(client, ENDPOINTS, 'default', endpoints);
+    await createIfMissing(client, ref, ns, desired);
   }
 }

@@ -137,7 +137,7 @@ for (const backend of e2eBackends()) {
         assert.equal(await k('delete', 'cm', 'app-config', '-n', ns), 'configmap "app-config" deleted\n');
         assertFailed(await kubectl(s, ['get', 'cm', 'app-config', '-n', ns]), 'Error from server (NotFound): configmaps "app-config" not found\n');
         assertFailed(await kubectl(s, ['delete', 'cm', 'app-config', '-n', ns]), 'Error from server (NotFound): configmaps "app-config" not found\n');
-        const r = await kubectl(s, ['get', 'cm', '-n', ns]);
+        const r = await kubectl(s, ['get', 'cm', '-n', ns, '-l', 'tier']);
         assert.equal(r.code, 0);
         assert.equal(r.stdout, '');
         assert.equal(r.stderr, `No resources found in ${ns} namespace.\n`);
@@ -299,7 +299,11 @@ for (const backend of e2eBackends()) {
         assert.equal(await k('create', 'deployment', 'web', '-n', ns, '--image=nginx:1.25', '--replicas=2'), 'deployment.apps/web created\n');
         const rows = table(await k('get', 'deploy', 'web', '-n', ns));
         assert.deepEqual(Object.keys(rows[0]), ['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE']);
-        assert.deepEqual([rows[0].NAME, rows[0].READY, rows[0]['UP-TO-DATE'], rows[0].AVAILABLE], ['web', '0/2', '0', '0']);
+        // The counts are the deployment controller's to fill in; only their shape is the API server's.
+        assert.equal(rows[0].NAME, 'web');
+        assert.match(rows[0].READY, /^\d+\/2$/);
+        assert.match(rows[0]['UP-TO-DATE'], /^\d+$/);
+        assert.match(rows[0].AVAILABLE, /^\d+$/);
         const wide = table(await k('get', 'deployments.apps', 'web', '-n', ns, '-o', 'wide'));
         assert.deepEqual([wide[0].CONTAINERS, wide[0].IMAGES, wide[0].SELECTOR], ['nginx', 'nginx:1.25', 'app=web']);
 
@@ -333,11 +337,10 @@ for (const backend of e2eBackends()) {
             },
           },
         });
-        assert.deepEqual(d.status, {});
 
         const text = await k('describe', 'deploy', 'web', '-n', ns);
         assert.match(text, /^Name:\s+web\nNamespace:\s+b-deploy\nCreationTimestamp:\s+.+\nLabels:\s+app=web\nAnnotations:\s+<none>\nSelector:\s+app=web\n/);
-        assert.match(text, /\nReplicas:\s+2 desired \| 0 updated \| 0 total \| 0 available \| 0 unavailable\nStrategyType:\s+RollingUpdate\n/);
+        assert.match(text, /\nReplicas:\s+2 desired \| \d+ updated \| \d+ total \| \d+ available \| \d+ unavailable\nStrategyType:\s+RollingUpdate\n/);
         assert.match(text, /\nRollingUpdateStrategy:\s+25% max unavailable, 25% max surge\n/);
         assert.match(text, /\n\s+nginx:\n\s+Image:\s+nginx:1\.25\n/);
       });
@@ -405,19 +408,17 @@ for (const backend of e2eBackends()) {
         const d = await getJson('deploy', 'scaled', '-n', ns);
         assert.equal(d.spec.replicas, 3);
         assert.equal(d.metadata.generation, 2);
-        assert.deepEqual(JSON.parse(await k('get', 'deploy', 'scaled', '-n', ns, '--subresource=scale', '-o', 'json')), {
-          apiVersion: 'autoscaling/v1',
-          kind: 'Scale',
-          metadata: {
-            creationTimestamp: d.metadata.creationTimestamp,
-            name: 'scaled',
-            namespace: ns,
-            resourceVersion: d.metadata.resourceVersion,
-            uid: d.metadata.uid,
-          },
-          spec: { replicas: 3 },
-          status: { replicas: 0, selector: 'app=scaled' },
-        });
+        const scale = JSON.parse(await k('get', 'deploy', 'scaled', '-n', ns, '--subresource=scale', '-o', 'json'));
+        assert.deepEqual([scale.apiVersion, scale.kind], ['autoscaling/v1', 'Scale']);
+        assert.deepEqual(Object.keys(scale.metadata).sort(), ['creationTimestamp', 'name', 'namespace', 'resourceVersion', 'uid']);
+        assert.deepEqual(
+          [scale.metadata.name, scale.metadata.namespace, scale.metadata.uid, scale.metadata.creationTimestamp],
+          ['scaled', ns, d.metadata.uid, d.metadata.creationTimestamp],
+        );
+        assert.match(scale.metadata.resourceVersion, /^\d+$/);
+        assert.deepEqual(scale.spec, { replicas: 3 });
+        assert.equal(scale.status.selector, 'app=scaled');
+        assert.equal(typeof scale.status.replicas, 'number');
         assertFailed(await kubectl(s, ['scale', 'deploy', 'scaled', '-n', ns, '--replicas=5', '--current-replicas=2']), 'error: Expected replicas to be 2, was 3\n');
         assert.equal(await k('patch', 'deploy', 'scaled', '-n', ns, '--subresource=scale', '--type=merge', '-p', '{"spec":{"replicas":4}}'), 'scale.autoscaling/scaled patched\n');
         assert.equal(await k('get', 'deploy', 'scaled', '-n', ns, '-o', 'jsonpath={.spec.replicas}'), '4');
@@ -501,7 +502,7 @@ for (const backend of e2eBackends()) {
         const rows = table(await k('get', 'jobs', '-n', ns));
         assert.equal(rows.length, 1);
         assert.equal(rows[0].NAME, 'pi');
-        assert.equal(rows[0].COMPLETIONS, '0/1');
+        assert.match(rows[0].COMPLETIONS, /^\d\/1$/);
         const d = await k('describe', 'job', 'pi', '-n', ns);
         assert.match(d, /^Name:\s+pi\nNamespace:\s+b-job\nSelector:\s+batch\.kubernetes\.io\/controller-uid=/);
         assert.match(d, /\nParallelism:\s+1\nCompletions:\s+1\nCompletion Mode:\s+NonIndexed\n/);
@@ -609,9 +610,10 @@ for (const backend of e2eBackends()) {
 
       it('several kinds in one get', async () => {
         await k('create', 'secret', 'generic', 'gamma', '-n', ns, '--from-literal=k=v');
-        const out = await k('get', 'cm,secret', '-n', ns, '-o', 'name');
+        await k('label', 'secret', 'gamma', '-n', ns, 'set=fmt');
+        const out = await k('get', 'cm,secret', '-n', ns, '-l', 'set=fmt', '-o', 'name');
         assert.equal(out, 'configmap/alpha\nconfigmap/beta\nsecret/gamma\n');
-        const tables = await k('get', 'configmaps,secrets', '-n', ns);
+        const tables = await k('get', 'configmaps,secrets', '-n', ns, '-l', 'set=fmt');
         assert.match(tables, /^NAME\s+DATA\s+AGE\nconfigmap\/alpha\s+1\s+\S+\nconfigmap\/beta\s+2\s+\S+\n\nNAME\s+TYPE\s+DATA\s+AGE\nsecret\/gamma\s+Opaque\s+1\s+\S+\n$/);
       });
     });
@@ -673,10 +675,12 @@ for (const backend of e2eBackends()) {
         await k('create', 'cm', 'not-in-all', '-n', ns);
         const out = await k('get', 'all', '-n', ns);
         assert.match(out, /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\nservice\/web\s+ClusterIP\s+\S+\s+<none>\s+80\/TCP\s+\S+\n/m);
-        assert.match(out, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\ndeployment\.apps\/web\s+0\/1\s+0\s+0\s+\S+\n/m);
+        assert.match(out, /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\ndeployment\.apps\/web\s+\d+\/1\s+\d+\s+\d+\s+\S+\n/m);
         assert.match(out, /^job\.batch\/once\s/m);
         assert.doesNotMatch(out, /not-in-all/);
-        assert.equal(await k('get', 'all', '-n', ns, '-o', 'name'), 'service/web\ndeployment.apps/web\njob.batch/once\n');
+        // Controllers add replicasets and pods to this list; what we created comes in this order.
+        const named = (await k('get', 'all', '-n', ns, '-o', 'name')).split('\n').filter((l) => /^(service|deployment\.apps|job\.batch)\//.test(l));
+        assert.deepEqual(named, ['service/web', 'deployment.apps/web', 'job.batch/once']);
       });
 
       it('explain', async () => {

@@ -62,8 +62,8 @@ for (const backend of e2eBackends()) {
       });
 
       it('--chunk-size=1 with -o name, -o json and across namespaces', async () => {
-        assert.deepEqual(await names('cm', '-n', ns, '--chunk-size=1'), all.map((n) => `configmap/${n}`));
-        const list = JSON.parse(await k('get', 'cm', '-n', ns, '--chunk-size=1', '-o', 'json'));
+        assert.deepEqual(await names('cm', '-n', ns, '-l', 'batch=chunk', '--chunk-size=1'), all.map((n) => `configmap/${n}`));
+        const list = JSON.parse(await k('get', 'cm', '-n', ns, '-l', 'batch=chunk', '--chunk-size=1', '-o', 'json'));
         assert.equal(list.kind, 'List');
         assert.deepEqual(
           list.items.map((i: any) => i.data.n),
@@ -77,7 +77,7 @@ for (const backend of e2eBackends()) {
       });
 
       it('--chunk-size=0 asks for everything at once', async () => {
-        const r = await kubectl(s, ['get', 'cm', '-n', ns, '--chunk-size=0', '-o', 'name', '-v=6']);
+        const r = await kubectl(s, ['get', 'cm', '-n', ns, '-l', 'batch=chunk', '--chunk-size=0', '-o', 'name', '-v=6']);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, all.map((n) => `configmap/${n}\n`).join(''));
         assert.equal(count(r.stderr, /\/api\/v1\/namespaces\/l-chunk\/configmaps\S* 200 OK/g), 1);
