@@ -16,6 +16,7 @@ import { handleResource, type HandlerDeps } from './handlers.js';
 import { sendError, sendJson } from './http.js';
 import type { KindRules } from './kind-rules.js';
 import { buildOpenApiV3 } from './openapi.js';
+import { buildOpenApiV2, serveOpenApiV2, type OpenApiV2 } from './openapi-v2.js';
 import { ResourceRegistry } from './registry.js';
 import { parseRequestInfo } from './request-info.js';
 import { ResourceStore } from './resource-store.js';
@@ -54,6 +55,7 @@ export class ApiServer {
   readonly schemas: SchemaSource;
   private server: http.Server | https.Server | undefined;
   private openapi: ReturnType<typeof buildOpenApiV3> | undefined;
+  private openapiV2: OpenApiV2 | undefined;
   private ready = false;
   private readonly deps: HandlerDeps;
   /** Serialized discovery documents; dropped whenever the registry changes. */
@@ -67,6 +69,7 @@ export class ApiServer {
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.registry.onChange(() => {
       this.openapi = undefined;
+      this.openapiV2 = undefined;
       this.discoveryCache.clear();
     });
   }
@@ -182,8 +185,9 @@ export class ApiServer {
       return sendJson(res, 200, this.cachedDoc(p, () => apiResourceList(this.registry, segs[1], segs[2])));
     }
     if (p === '/openapi/v3' || p.startsWith('/openapi/v3/')) return this.serveOpenApi(res, p);
+    if (p === '/openapi/v2') return serveOpenApiV2(req, res, (this.openapiV2 ??= buildOpenApiV2([...this.registry.all()], this.schemas.definitions())));
     if (p === '/') {
-      return sendJson(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v3', '/readyz', '/version'] });
+      return sendJson(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
     }
     throw errors.pathNotFound('the server could not find the requested resource');
   }
