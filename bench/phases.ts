@@ -6,7 +6,7 @@
 import type { Client, Endpoint, Pool } from './http-client.js';
 import { WatchStream } from './http-client.js';
 import { Latencies, summarize, xorshift, type LatencySummary } from './stats.js';
-import { sleep, type ServerUnderTest } from './server.js';
+import { machineBusySeconds, sleep, type ServerUnderTest } from './server.js';
 
 export const NAMESPACE = 'bench';
 export const WATCH_NAMESPACE = 'bench-watch';
@@ -18,6 +18,8 @@ export interface CpuShare {
   server: number;
   etcd?: number;
   bench: number;
+  /** Everything else on the machine: above a few percent, the figures are disturbed. */
+  others: number;
 }
 
 export interface LoadResult {
@@ -80,6 +82,7 @@ export class CpuMeter {
   private readonly server0: number;
   private readonly etcd0: number | undefined;
   private readonly bench0 = process.cpuUsage();
+  private readonly machine0 = machineBusySeconds();
 
   constructor(private readonly srv: ServerUnderTest) {
     this.server0 = srv.sample().cpuSeconds;
@@ -89,12 +92,13 @@ export class CpuMeter {
   read(): CpuShare {
     const wall = (performance.now() - this.t0) / 1000;
     const b = process.cpuUsage(this.bench0);
-    const share: CpuShare = {
-      server: round1((100 * (this.srv.sample().cpuSeconds - this.server0)) / wall),
-      bench: round1((100 * (b.user + b.system)) / 1e6 / wall),
-    };
+    const server = (this.srv.sample().cpuSeconds - this.server0) / wall;
+    const bench = (b.user + b.system) / 1e6 / wall;
     const e = this.srv.etcdSample();
-    if (e && this.etcd0 !== undefined) share.etcd = round1((100 * (e.cpuSeconds - this.etcd0)) / wall);
+    const etcd = e && this.etcd0 !== undefined ? (e.cpuSeconds - this.etcd0) / wall : undefined;
+    const machine = (machineBusySeconds() - this.machine0) / wall;
+    const share: CpuShare = { server: round1(100 * server), bench: round1(100 * bench), others: round1(Math.max(0, 100 * (machine - server - bench - (etcd ?? 0)))) };
+    if (etcd !== undefined) share.etcd = round1(100 * etcd);
     return share;
   }
 }
@@ -141,6 +145,13 @@ export async function runLoad(ctx: PhaseContext, spec: LoadSpec): Promise<LoadRe
     if (errorSamples.length < 5) errorSamples.push(msg);
   };
   const clients = Array.from({ length: ctx.concurrency }, () => ctx.newClient());
+  // Connect (TLS handshake) and warm up every client before the clock starts: keep-alive clients.
+  await Promise.all(
+    clients.map(async (c) => {
+      const r = await c.request('GET', `/api/v1/namespaces/${NAMESPACE}`);
+      if (r.status !== 200) noteError(`warm-up GET namespace: ${r.status} ${r.body?.toString('utf8', 0, 300) ?? ''}`);
+    }),
+  );
   const meter = new CpuMeter(ctx.server);
   const t0 = performance.now();
   const stopAt = t0 + (spec.durationMs ?? spec.deadlineMs);

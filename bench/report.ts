@@ -5,6 +5,8 @@ import type { CpuShare, ListResult, LoadResult, WatchResult } from './phases.js'
 
 export interface Machine {
   cpus: number;
+  /** `etcd --version` of the etcd the benchmark started (etcd backend only). */
+  etcd?: string;
   cpuModel: string;
   memoryGiB: number;
   node: string;
@@ -46,9 +48,17 @@ export interface BackendResult {
   listConsistent: ListResult;
   watch: WatchResult;
   end: MemorySample & { serverPeakMiB: number };
+  /** Server RSS (and peak so far) right after each phase. */
+  rssTrail: { phase: string; serverMiB: number; serverPeakMiB: number }[];
   /** Stop, then start again on the same data dir holding every object (watch cache refill). */
-  restart: { objects: number; stopMs: number; readyMs: number };
+  restart: { objects: number; stopMs: number; readyMs: number; error?: string };
   profiles: string[];
+  /** CPU other processes used (% of one core) just before the run. */
+  othersBeforePercent: number;
+  /** Other processes used noticeable CPU during a phase: the figures understate skiff. */
+  disturbed: boolean;
+  /** Which attempt this is (disturbed runs are repeated). */
+  attempt: number;
   goals: GoalRow[];
   failures: string[];
   passed: boolean;
@@ -177,7 +187,7 @@ function goalText(g: GoalRow): string {
 }
 
 function cpuText(c: CpuShare): string {
-  return `server ${Math.round(c.server)}%${c.etcd !== undefined ? `, etcd ${Math.round(c.etcd)}%` : ''}, bench ${Math.round(c.bench)}%`;
+  return `server ${Math.round(c.server)}%${c.etcd !== undefined ? `, etcd ${Math.round(c.etcd)}%` : ''}, bench ${Math.round(c.bench)}%, others ${Math.round(c.others)}%`;
 }
 
 function latRow(name: string, ops: string, l: LatencySummary, errors: number, cpu: CpuShare): string[] {
@@ -192,12 +202,18 @@ export function markdown(r: BackendResult): string {
     lines.push(`| ${head.map((_h, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join(' | ')} |`);
     for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
   };
-  lines.push(`### ${r.backend}${r.quick ? ' (quick smoke run — not the benchmark)' : ''}: ${r.passed ? 'all goals met' : 'SHORT of goals'}`);
+  const goalsMet = r.goals.every((g) => g.met !== false);
+  const verdict = `${goalsMet ? 'all goals met' : 'SHORT of goals'}${r.failures.length ? ' — and the run FAILED (see Failures)' : ''}`;
+  lines.push(`### ${r.backend}${r.quick ? ' (quick smoke run — not the benchmark)' : ''}: ${verdict}`);
   lines.push('');
   lines.push(
     `${r.config.objects.toLocaleString('en-US')} ConfigMaps of ${r.config.objectBytes} bytes, ${r.config.concurrency} keep-alive HTTPS clients with the admin client certificate (${r.client} client), ` +
-      `${r.machine.cpus} cores, Node ${r.machine.node}, ${r.machine.date.slice(0, 10)}.`,
+      `${r.machine.cpus} cores, Node ${r.machine.node}${r.machine.etcd ? `, etcd ${r.machine.etcd} on loopback` : ''}, ${r.machine.date.slice(0, 10)}.`,
   );
+  if (r.disturbed) {
+    lines.push('');
+    lines.push('**Disturbed run:** other processes used noticeable CPU during some phases (the `others` column below); these figures understate skiff.');
+  }
   lines.push('');
   table(
     ['goal', 'skiff', 'goal', 'mark', 'upstream v1.26', 'skiff / upstream', 'note'],
@@ -224,8 +240,9 @@ export function markdown(r: BackendResult): string {
     `Memory (RSS): idle ${fmt(r.idle.serverMiB)} MiB${etcd(r.idle)}; holding ${r.holding.objects.toLocaleString('en-US')} ConfigMaps ${fmt(r.holding.serverMiB)} MiB${etcd(r.holding)}; ` +
       `at the end ${fmt(r.end.serverMiB)} MiB${etcd(r.end)} (server peak ${fmt(r.end.serverPeakMiB)} MiB).`,
   );
+  lines.push(`Server RSS after each phase (peak so far): ${r.rssTrail.map((t) => `${t.phase} ${fmt(t.serverMiB)} (${fmt(t.serverPeakMiB)})`).join(', ')} MiB.`);
   lines.push(
-    `Start: ready ${fmt(r.readyMs)} ms after spawn (fresh data dir). Restart holding ${r.restart.objects.toLocaleString('en-US')} objects: stopped in ${fmt(r.restart.stopMs)} ms, ready again in ${fmt(r.restart.readyMs)} ms.`,
+    `Start: ready ${fmt(r.readyMs)} ms after spawn (fresh data dir). Restart holding ${r.restart.objects.toLocaleString('en-US')} objects: stopped in ${fmt(r.restart.stopMs)} ms, ${r.restart.error ? 'did NOT start again (see failures)' : `ready again in ${fmt(r.restart.readyMs)} ms`}.`,
   );
   lines.push(
     `Watch: ${r.watch.received.toLocaleString('en-US')} of ${r.watch.expected.toLocaleString('en-US')} events arrived, ${r.watch.lost} lost, ${r.watch.duplicates} duplicated, ${r.watch.outOfOrder} out of order, ${r.watch.watchesEnded} streams ended early; writes every ${r.watch.intervalMs} ms.`,

@@ -40,6 +40,31 @@ export function procSample(pid: number): ProcSample {
   return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), cpuSeconds };
 }
 
+/** CPU-seconds the whole machine has been busy (all cores, everything but idle and iowait). */
+export function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user.
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - v[3] - v[4]) / CLK_TCK;
+}
+
+/**
+ * Waits (bounded) until the rest of the machine is quiet: other processes using less than
+ * `maxOthersPercent` of one core over a one-second window. Returns the last window's figure.
+ */
+export async function waitForQuiet(maxOthersPercent: number, maxWaitMs: number): Promise<number> {
+  const deadline = performance.now() + maxWaitMs;
+  for (;;) {
+    const m0 = machineBusySeconds();
+    const c0 = process.cpuUsage();
+    await sleep(1000);
+    const c = process.cpuUsage(c0);
+    const others = 100 * (machineBusySeconds() - m0 - (c.user + c.system) / 1e6);
+    if (others <= maxOthersPercent || performance.now() >= deadline) return Math.max(0, Math.round(others));
+  }
+}
+
 /** The pid of the etcd serving `dataDir` (found by its command line; the harness keeps its child private). */
 function findEtcdPid(dataDir: string): number | undefined {
   for (const d of readdirSync('/proc')) {

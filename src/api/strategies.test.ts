@@ -5,6 +5,7 @@ import { builtinResources } from './catalog.js';
 import { kindsWithStrategies, strategyFor } from './strategies.js';
 import { groupKind, type KubeObject } from './types.js';
 import { prepareMetaForUpdate, validateObjectMeta } from './validation/meta.js';
+import { CONTAINER_DEFAULTS, DEPLOYMENT_SPEC_DEFAULTS, POD_TEMPLATE_SPEC_DEFAULTS } from '../../test/harness/upstream.js';
 
 const UID = '8d9a3f52-1c5e-4d51-9a7e-0c1b2d3e4f50';
 const CREATED = '2024-05-01T12:00:00Z';
@@ -76,19 +77,9 @@ const defaultedContainer = (name: string, image: string, pullPolicy: string, ext
   name,
   image,
   ...extra,
+  ...CONTAINER_DEFAULTS,
   imagePullPolicy: pullPolicy,
-  terminationMessagePath: '/dev/termination-log',
-  terminationMessagePolicy: 'File',
-  resources: {},
 });
-
-const TEMPLATE_SPEC_DEFAULTS = {
-  dnsPolicy: 'ClusterFirst',
-  restartPolicy: 'Always',
-  securityContext: {},
-  terminationGracePeriodSeconds: 30,
-  schedulerName: 'default-scheduler',
-};
 
 describe('defaults, as `kubectl get -o yaml` shows them', () => {
   test('a minimal Pod', () => {
@@ -98,7 +89,7 @@ describe('defaults, as `kubectl get -o yaml` shows them', () => {
       metadata: { ...meta('nginx'), uid: UID, creationTimestamp: CREATED },
       spec: {
         containers: [defaultedContainer('nginx', 'nginx', 'Always')],
-        ...TEMPLATE_SPEC_DEFAULTS,
+        ...POD_TEMPLATE_SPEC_DEFAULTS,
         enableServiceLinks: true,
       },
       status: { phase: 'Pending', qosClass: 'BestEffort' },
@@ -111,16 +102,14 @@ describe('defaults, as `kubectl get -o yaml` shows them', () => {
       kind: 'Deployment',
       metadata: { ...meta('web'), labels: { app: 'web' }, uid: UID, creationTimestamp: CREATED, generation: 1 },
       spec: {
+        ...DEPLOYMENT_SPEC_DEFAULTS,
         replicas: 1,
         selector: { matchLabels: { app: 'web' } },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
-        revisionHistoryLimit: 10,
-        progressDeadlineSeconds: 600,
         template: {
           metadata: { labels: { app: 'web' }, creationTimestamp: null },
           spec: {
             containers: [defaultedContainer('nginx', 'nginx:1.25', 'IfNotPresent', { ports: [{ containerPort: 80, protocol: 'TCP' }] })],
-            ...TEMPLATE_SPEC_DEFAULTS,
+            ...POD_TEMPLATE_SPEC_DEFAULTS,
           },
         },
       },
@@ -168,7 +157,7 @@ describe('defaults, as `kubectl get -o yaml` shows them', () => {
       selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': UID } },
       template: {
         metadata: { labels, creationTimestamp: null },
-        spec: { containers: [defaultedContainer('pi', 'perl:5.34', 'IfNotPresent')], ...TEMPLATE_SPEC_DEFAULTS, restartPolicy: 'Never' },
+        spec: { containers: [defaultedContainer('pi', 'perl:5.34', 'IfNotPresent')], ...POD_TEMPLATE_SPEC_DEFAULTS, restartPolicy: 'Never' },
       },
     });
     assert.deepEqual(job.status, {});

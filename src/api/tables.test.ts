@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultTable, formatAge, humanDuration, rowConditions, tableFor, tables } from './tables.js';
 import type { KubeObject } from './types.js';
+import { POD_COLUMNS } from '../../test/harness/upstream.js';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
 /** An RFC 3339 timestamp `ms` before NOW. */
@@ -99,17 +100,7 @@ test('pod columns are upstream’s, wide ones at priority 1', () => {
   const cols = tables.Pod.columns;
   assert.deepEqual(
     cols.map((c) => [c.name, c.type, c.priority]),
-    [
-      ['Name', 'string', 0],
-      ['Ready', 'string', 0],
-      ['Status', 'string', 0],
-      ['Restarts', 'string', 0],
-      ['Age', 'string', 0],
-      ['IP', 'string', 1],
-      ['Node', 'string', 1],
-      ['Nominated Node', 'string', 1],
-      ['Readiness Gates', 'string', 1],
-    ],
+    POD_COLUMNS,
   );
   assert.equal(cols[0].format, 'name');
   assert.match(cols[0].description, /^Name must be unique within a namespace/);

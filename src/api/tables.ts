@@ -191,9 +191,42 @@ export function formatAge(from: string | undefined, now: Date): string {
   return t === undefined ? '<unknown>' : humanDuration(now.getTime() - t);
 }
 
-const age = (o: KubeObject, now: Date) => formatAge(obj(o.metadata).creationTimestamp, now);
 const nameOf = (o: KubeObject) => str(obj(o.metadata).name);
 const deleting = (o: KubeObject) => present(obj(o.metadata).deletionTimestamp);
+/** A *string field: as is when set (even empty), `unset` when absent. */
+const strOr = (v: unknown, unset: string) => (typeof v === 'string' ? v : unset);
+/** spec.replicas defaults to 1; a stored object always has it. */
+const replicasOf = (spec: Obj) => (typeof spec.replicas === 'number' ? int(spec.replicas) : 1);
+
+// ── rows ──
+
+/** One object as its printer reads it: spec and status are objects even when absent. */
+interface Row {
+  readonly o: KubeObject;
+  readonly now: Date;
+  readonly spec: Obj;
+  readonly status: Obj;
+  /** The Name cell. */
+  readonly name: string;
+  /** The Age cell: the time since creation. */
+  readonly age: string;
+}
+
+function rowOf(o: KubeObject, now: Date): Row {
+  return {
+    o,
+    now,
+    spec: obj(o.spec),
+    status: obj(o.status),
+    // Getters: several kinds print no Age, and a few print their name their own way.
+    get name() {
+      return nameOf(o);
+    },
+    get age() {
+      return formatAge(obj(o.metadata).creationTimestamp, now);
+    },
+  };
+}
 
 // ── columns ──
 
@@ -207,9 +240,32 @@ const AGE = col('Age', 'string', DOC['meta/v1.ObjectMeta.creationTimestamp']);
 const CONTAINERS = wide('Containers', 'Names of each container in the template.');
 const IMAGES = wide('Images', 'Images referenced by each container in the template.');
 
-function def(columns: TableColumn[], cells: (o: KubeObject, now: Date) => unknown[]): TableDef {
-  return { columns, cells };
+/** A kind's table as data: its columns, and its cells for one row in the same order. */
+function table(columns: TableColumn[], cells: (r: Row) => unknown[]): TableDef {
+  return { columns, cells: (o, now) => cells(rowOf(o, now)) };
 }
+
+/** The many kinds that print one column of their own between Name and Age. */
+function oneColumn(column: TableColumn, cell: (r: Row) => unknown): TableDef {
+  return table([NAME, column, AGE], (r) => [r.name, cell(r), r.age]);
+}
+
+/**
+ * The columns workload printers end with (ReplicaSet, DaemonSet, Job, CronJob, Deployment,
+ * StatefulSet): Age, the pod template's containers and images, and, wide, the selector (which
+ * StatefulSet does not print).
+ */
+function workloadColumns(selectorDoc?: string): TableColumn[] {
+  return selectorDoc === undefined ? [AGE, CONTAINERS, IMAGES] : [AGE, CONTAINERS, IMAGES, wide('Selector', selectorDoc)];
+}
+
+/** The cells for workloadColumns, from the pod template's spec and the selector as the kind prints it. */
+function workloadCells(r: Row, podSpec: unknown, selector?: string): unknown[] {
+  return selector === undefined ? [r.age, ...containerCells(podSpec)] : [r.age, ...containerCells(podSpec), selector];
+}
+
+/** The pod spec of a workload's template (spec.template.spec). */
+const templateSpec = (spec: Obj): Obj => obj(obj(spec.template).spec);
 
 // ── shared formatting ──
 
@@ -310,9 +366,8 @@ function terminatedReason(t: Obj, prefix: string): string {
   return int(t.signal) !== 0 ? `${prefix}Signal:${int(t.signal)}` : `${prefix}ExitCode:${int(t.exitCode)}`;
 }
 
-function podCells(pod: KubeObject, now: Date): unknown[] {
-  const spec = obj(pod.spec);
-  const status = obj(pod.status);
+function podCells(r: Row): unknown[] {
+  const { o: pod, now, spec, status } = r;
   const initContainers = arr(spec.initContainers);
   let restarts = 0;
   let restartableInitRestarts = 0;
@@ -404,11 +459,11 @@ function podCells(pod: KubeObject, now: Date): unknown[] {
     readinessGates = `${trueConditions}/${gates.length}`;
   }
   return [
-    nameOf(pod),
+    r.name,
     `${readyContainers}/${totalContainers}`,
     reason,
     restartsCell,
-    age(pod, now),
+    r.age,
     podIP,
     str(spec.nodeName) || '<none>',
     str(status.nominatedNodeName) || '<none>',
@@ -463,19 +518,11 @@ function servicePorts(ports: unknown): string {
   return s === '' ? '<none>' : s;
 }
 
-function serviceCells(svc: KubeObject, now: Date): unknown[] {
-  const spec = obj(svc.spec);
+function serviceCells(r: Row): unknown[] {
+  const { spec } = r;
   const clusterIPs = arr(spec.clusterIPs);
   const clusterIP = (clusterIPs.length > 0 ? str(clusterIPs[0]) : str(spec.clusterIP)) || '<none>';
-  return [
-    nameOf(svc),
-    str(spec.type),
-    clusterIP,
-    serviceExternalIP(spec, obj(svc.status)),
-    servicePorts(spec.ports),
-    age(svc, now),
-    formatLabelMap(spec.selector),
-  ];
+  return [r.name, str(spec.type), clusterIP, serviceExternalIP(spec, r.status), servicePorts(spec.ports), r.age, formatLabelMap(spec.selector)];
 }
 
 // ── Endpoints and EndpointSlice ──
@@ -547,13 +594,13 @@ function formatSliceEndpoints(endpoints: unknown): string {
 
 const NODE_ROLE_PREFIX = 'node-role.kubernetes.io/';
 
-function nodeCells(node: KubeObject, now: Date): unknown[] {
-  const status = obj(node.status);
+function nodeCells(r: Row): unknown[] {
+  const { o: node, status } = r;
   // The last Ready condition wins, as upstream collects conditions into a map by type.
   let ready: Obj | undefined;
   for (const c of arr(status.conditions)) if (str(obj(c).type) === 'Ready') ready = obj(c);
   const states = [ready === undefined ? 'Unknown' : str(ready.status) === 'True' ? 'Ready' : 'NotReady'];
-  if (obj(node.spec).unschedulable === true) states.push('SchedulingDisabled');
+  if (r.spec.unschedulable === true) states.push('SchedulingDisabled');
 
   const roles = new Set<string>();
   for (const [k, v] of Object.entries(obj(obj(node.metadata).labels))) {
@@ -565,10 +612,10 @@ function nodeCells(node: KubeObject, now: Date): unknown[] {
   const info = obj(status.nodeInfo);
   const address = (type: string) => str(obj(arr(status.addresses).find((a) => str(obj(a).type) === type)).address) || '<none>';
   return [
-    nameOf(node),
+    r.name,
     states.join(','),
     roles.size > 0 ? sorted(roles).join(',') : '<none>',
-    age(node, now),
+    r.age,
     str(info.kubeletVersion),
     address('InternalIP'),
     address('ExternalIP'),
@@ -755,8 +802,8 @@ function subjectCells(subjects: unknown): [string, string, string] {
   return [users.join(', '), groups.join(', '), sas.join(', ')];
 }
 
-function bindingDef(kind: 'roleBinding' | 'clusterRoleBinding', roleDoc: string): TableDef {
-  return def(
+function bindingTable(kind: 'roleBinding' | 'clusterRoleBinding', roleDoc: string): TableDef {
+  return table(
     [
       NAME,
       col('Role', 'string', roleDoc),
@@ -765,9 +812,9 @@ function bindingDef(kind: 'roleBinding' | 'clusterRoleBinding', roleDoc: string)
       wide('Groups', `Groups in the ${kind}`),
       wide('ServiceAccounts', `ServiceAccounts in the ${kind}`),
     ],
-    (o, now) => {
-      const ref = obj(o.roleRef);
-      return [nameOf(o), `${str(ref.kind)}/${str(ref.name)}`, age(o, now), ...subjectCells(o.subjects)];
+    (r) => {
+      const ref = obj(r.o.roleRef);
+      return [r.name, `${str(ref.kind)}/${str(ref.name)}`, r.age, ...subjectCells(r.o.subjects)];
     },
   );
 }
@@ -806,32 +853,19 @@ function controllerName(o: KubeObject): string {
 
 // ── the tables ──
 
-const replicaSetDef = (desiredDoc: string, currentDoc: string, readyDoc: string, selectorDoc: string, mapSelector: boolean) =>
-  def(
+const replicaSetTable = (desiredDoc: string, currentDoc: string, readyDoc: string, selectorDoc: string, mapSelector: boolean) =>
+  table(
     [
       NAME,
       col('Desired', 'integer', desiredDoc),
       col('Current', 'integer', currentDoc),
       col('Ready', 'integer', readyDoc),
-      AGE,
-      CONTAINERS,
-      IMAGES,
-      wide('Selector', selectorDoc),
+      ...workloadColumns(selectorDoc),
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      const status = obj(o.status);
-      // replicas defaults to 1; a stored object always has it.
-      const desired = typeof spec.replicas === 'number' ? int(spec.replicas) : 1;
-      return [
-        nameOf(o),
-        desired,
-        int(status.replicas),
-        int(status.readyReplicas),
-        age(o, now),
-        ...containerCells(obj(spec.template).spec),
-        mapSelector ? formatLabelMap(spec.selector) : formatSelector(spec.selector),
-      ];
+    (r) => {
+      const { spec, status } = r;
+      const selector = mapSelector ? formatLabelMap(spec.selector) : formatSelector(spec.selector);
+      return [r.name, replicasOf(spec), int(status.replicas), int(status.readyReplicas), ...workloadCells(r, templateSpec(spec), selector)];
     },
   );
 
@@ -848,9 +882,12 @@ const eventColumns = [
   col('Name', 'string', DOC['meta/v1.ObjectMeta.name'], 1, 'name'),
 ];
 
+/** Both admission webhook configurations print how many webhooks they hold. */
+const webhookTable = oneColumn(col('Webhooks', 'integer', 'Webhooks indicates the number of webhooks registered in this configuration'), (r) => arr(r.o.webhooks).length);
+
 /** Printers keyed by groupKind ("Pod", "Deployment.apps"); kinds not here get upstream's default table. */
 export const tables: Record<string, TableDef> = {
-  Pod: def(
+  Pod: table(
     [
       NAME,
       col('Ready', 'string', 'The aggregate readiness state of this pod for accepting traffic.'),
@@ -865,20 +902,20 @@ export const tables: Record<string, TableDef> = {
     podCells,
   ),
 
-  PodTemplate: def(
+  PodTemplate: table(
     [
       NAME,
       col('Containers', 'string', 'Names of each container in the template.'),
       col('Images', 'string', 'Images referenced by each container in the template.'),
       col('Pod Labels', 'string', 'The labels for the pod template.'),
     ],
-    (o) => {
-      const template = obj(o.template);
-      return [nameOf(o), ...containerCells(template.spec), formatLabelMap(obj(template.metadata).labels)];
+    (r) => {
+      const template = obj(r.o.template);
+      return [r.name, ...containerCells(template.spec), formatLabelMap(obj(template.metadata).labels)];
     },
   ),
 
-  'PodDisruptionBudget.policy': def(
+  'PodDisruptionBudget.policy': table(
     [
       NAME,
       col('Min Available', 'string', 'The minimum number of pods that must be available.'),
@@ -886,19 +923,16 @@ export const tables: Record<string, TableDef> = {
       col('Allowed Disruptions', 'integer', 'Calculated number of pods that may be disrupted at this time.'),
       AGE,
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      return [
-        nameOf(o),
-        present(spec.minAvailable) ? intOrString(spec.minAvailable) : 'N/A',
-        present(spec.maxUnavailable) ? intOrString(spec.maxUnavailable) : 'N/A',
-        int(obj(o.status).disruptionsAllowed),
-        age(o, now),
-      ];
-    },
+    ({ name, spec, status, age }) => [
+      name,
+      present(spec.minAvailable) ? intOrString(spec.minAvailable) : 'N/A',
+      present(spec.maxUnavailable) ? intOrString(spec.maxUnavailable) : 'N/A',
+      int(status.disruptionsAllowed),
+      age,
+    ],
   ),
 
-  ReplicationController: replicaSetDef(
+  ReplicationController: replicaSetTable(
     DOC['core/v1.ReplicationControllerSpec.replicas'],
     DOC['core/v1.ReplicationControllerStatus.replicas'],
     DOC['core/v1.ReplicationControllerStatus.readyReplicas'],
@@ -906,7 +940,7 @@ export const tables: Record<string, TableDef> = {
     true,
   ),
 
-  'ReplicaSet.apps': replicaSetDef(
+  'ReplicaSet.apps': replicaSetTable(
     DOC['extensions/v1beta1.ReplicaSetSpec.replicas'],
     DOC['extensions/v1beta1.ReplicaSetStatus.replicas'],
     DOC['extensions/v1beta1.ReplicaSetStatus.readyReplicas'],
@@ -914,7 +948,7 @@ export const tables: Record<string, TableDef> = {
     false,
   ),
 
-  'DaemonSet.apps': def(
+  'DaemonSet.apps': table(
     [
       NAME,
       col('Desired', 'integer', DOC['extensions/v1beta1.DaemonSetStatus.desiredNumberScheduled']),
@@ -923,44 +957,34 @@ export const tables: Record<string, TableDef> = {
       col('Up-to-date', 'integer', DOC['extensions/v1beta1.DaemonSetStatus.updatedNumberScheduled']),
       col('Available', 'integer', DOC['extensions/v1beta1.DaemonSetStatus.numberAvailable']),
       col('Node Selector', 'string', DOC['core/v1.PodSpec.nodeSelector']),
-      AGE,
-      CONTAINERS,
-      IMAGES,
-      wide('Selector', DOC['extensions/v1beta1.DaemonSetSpec.selector']),
+      ...workloadColumns(DOC['extensions/v1beta1.DaemonSetSpec.selector']),
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      const status = obj(o.status);
-      const podSpec = obj(obj(spec.template).spec);
+    (r) => {
+      const { spec, status } = r;
+      const podSpec = templateSpec(spec);
       return [
-        nameOf(o),
+        r.name,
         int(status.desiredNumberScheduled),
         int(status.currentNumberScheduled),
         int(status.numberReady),
         int(status.updatedNumberScheduled),
         int(status.numberAvailable),
         formatLabelMap(podSpec.nodeSelector),
-        age(o, now),
-        ...containerCells(podSpec),
-        formatSelector(spec.selector),
+        ...workloadCells(r, podSpec, formatSelector(spec.selector)),
       ];
     },
   ),
 
-  'Job.batch': def(
+  'Job.batch': table(
     [
       NAME,
       col('Status', 'string', 'Status of the job.'),
       col('Completions', 'string', DOC['batch/v1.JobStatus.succeeded']),
       col('Duration', 'string', 'Time required to complete the job.'),
-      AGE,
-      CONTAINERS,
-      IMAGES,
-      wide('Selector', DOC['batch/v1.JobSpec.selector']),
+      ...workloadColumns(DOC['batch/v1.JobSpec.selector']),
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      const status = obj(o.status);
+    (r) => {
+      const { spec, status, now } = r;
       const succeeded = int(status.succeeded);
       let completions: string;
       if (typeof spec.completions === 'number') completions = `${succeeded}/${int(spec.completions)}`;
@@ -978,15 +1002,15 @@ export const tables: Record<string, TableDef> = {
       let state: string;
       if (has('Complete')) state = 'Complete';
       else if (has('Failed')) state = 'Failed';
-      else if (deleting(o)) state = 'Terminating';
+      else if (deleting(r.o)) state = 'Terminating';
       else if (has('Suspended')) state = 'Suspended';
       else if (has('FailureTarget')) state = 'FailureTarget';
       else state = 'Running';
-      return [nameOf(o), state, completions, duration, age(o, now), ...containerCells(obj(spec.template).spec), formatSelector(spec.selector)];
+      return [r.name, state, completions, duration, ...workloadCells(r, templateSpec(spec), formatSelector(spec.selector))];
     },
   ),
 
-  'CronJob.batch': def(
+  'CronJob.batch': table(
     [
       NAME,
       col('Schedule', 'string', DOC['batch/v1beta1.CronJobSpec.schedule']),
@@ -994,30 +1018,24 @@ export const tables: Record<string, TableDef> = {
       col('Suspend', 'boolean', DOC['batch/v1beta1.CronJobSpec.suspend']),
       col('Active', 'integer', DOC['batch/v1beta1.CronJobStatus.active']),
       col('Last Schedule', 'string', DOC['batch/v1beta1.CronJobStatus.lastScheduleTime']),
-      AGE,
-      CONTAINERS,
-      IMAGES,
-      wide('Selector', DOC['batch/v1.JobSpec.selector']),
+      ...workloadColumns(DOC['batch/v1.JobSpec.selector']),
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      const status = obj(o.status);
+    (r) => {
+      const { spec, status } = r;
       const jobSpec = obj(obj(spec.jobTemplate).spec);
       return [
-        nameOf(o),
+        r.name,
         str(spec.schedule),
-        typeof spec.timeZone === 'string' ? spec.timeZone : '<none>',
+        strOr(spec.timeZone, '<none>'),
         boolPtr(spec.suspend),
         arr(status.active).length,
-        present(status.lastScheduleTime) ? formatAge(status.lastScheduleTime, now) : '<none>',
-        age(o, now),
-        ...containerCells(obj(jobSpec.template).spec),
-        formatSelector(jobSpec.selector),
+        present(status.lastScheduleTime) ? formatAge(status.lastScheduleTime, r.now) : '<none>',
+        ...workloadCells(r, templateSpec(jobSpec), formatSelector(jobSpec.selector)),
       ];
     },
   ),
 
-  Service: def(
+  Service: table(
     [
       NAME,
       col('Type', 'string', DOC['core/v1.ServiceSpec.type']),
@@ -1030,7 +1048,7 @@ export const tables: Record<string, TableDef> = {
     serviceCells,
   ),
 
-  'Ingress.networking.k8s.io': def(
+  'Ingress.networking.k8s.io': table(
     [
       NAME,
       col('Class', 'string', 'The name of the IngressClass resource that should be used for additional configuration'),
@@ -1039,57 +1057,53 @@ export const tables: Record<string, TableDef> = {
       col('Ports', 'string', 'Ports of TLS configurations that open'),
       AGE,
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
+    (r) => {
+      const { spec } = r;
       const rules = arr(spec.rules).map(obj);
       const hosts: string[] = [];
       let more = false;
-      for (const r of rules) {
+      for (const rule of rules) {
         if (hosts.length === 3) more = true;
-        if (!more && str(r.host).length !== 0) hosts.push(str(r.host));
+        if (!more && str(rule.host).length !== 0) hosts.push(str(rule.host));
       }
       const hostsCell = hosts.length === 0 ? '*' : more ? `${hosts.join(',')} + ${rules.length - 3} more...` : hosts.join(',');
       return [
-        nameOf(o),
-        typeof spec.ingressClassName === 'string' ? spec.ingressClassName : '<none>',
+        r.name,
+        strOr(spec.ingressClassName, '<none>'),
         hostsCell,
-        loadBalancerIngress(obj(o.status).loadBalancer),
+        loadBalancerIngress(r.status.loadBalancer),
         arr(spec.tls).length !== 0 ? '80, 443' : '80',
-        age(o, now),
+        r.age,
       ];
     },
   ),
 
-  'IngressClass.networking.k8s.io': def(
+  'IngressClass.networking.k8s.io': table(
     [
       NAME,
       col('Controller', 'string', 'Controller that is responsible for handling this class'),
       col('Parameters', 'string', 'A reference to a resource with additional parameters'),
       AGE,
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
+    ({ name, spec, age }) => {
       let parameters = '<none>';
       if (present(spec.parameters)) {
         const p = obj(spec.parameters);
         parameters = str(p.kind) + (typeof p.apiGroup === 'string' ? `.${p.apiGroup}` : '') + '/' + str(p.name);
       }
-      return [nameOf(o), str(spec.controller), parameters, age(o, now)];
+      return [name, str(spec.controller), parameters, age];
     },
   ),
 
-  'StatefulSet.apps': def(
-    [NAME, col('Ready', 'string', 'Number of the pod with ready state'), AGE, CONTAINERS, IMAGES],
-    (o, now) => {
-      const spec = obj(o.spec);
-      const desired = typeof spec.replicas === 'number' ? int(spec.replicas) : 1;
-      return [nameOf(o), `${int(obj(o.status).readyReplicas)}/${desired}`, age(o, now), ...containerCells(obj(spec.template).spec)];
-    },
-  ),
+  'StatefulSet.apps': table([NAME, col('Ready', 'string', 'Number of the pod with ready state'), ...workloadColumns()], (r) => [
+    r.name,
+    `${int(r.status.readyReplicas)}/${replicasOf(r.spec)}`,
+    ...workloadCells(r, templateSpec(r.spec)),
+  ]),
 
-  Endpoints: def([NAME, col('Endpoints', 'string', DOC['core/v1.Endpoints.subsets']), AGE], (o, now) => [nameOf(o), formatEndpoints(o), age(o, now)]),
+  Endpoints: oneColumn(col('Endpoints', 'string', DOC['core/v1.Endpoints.subsets']), (r) => formatEndpoints(r.o)),
 
-  'EndpointSlice.discovery.k8s.io': def(
+  'EndpointSlice.discovery.k8s.io': table(
     [
       NAME,
       col('AddressType', 'string', DOC['discovery/v1beta1.EndpointSlice.addressType']),
@@ -1097,10 +1111,10 @@ export const tables: Record<string, TableDef> = {
       col('Endpoints', 'string', DOC['discovery/v1beta1.EndpointSlice.endpoints']),
       AGE,
     ],
-    (o, now) => [nameOf(o), str(o.addressType), formatSlicePorts(o.ports), formatSliceEndpoints(o.endpoints), age(o, now)],
+    ({ o, name, age }) => [name, str(o.addressType), formatSlicePorts(o.ports), formatSliceEndpoints(o.endpoints), age],
   ),
 
-  Node: def(
+  Node: table(
     [
       NAME,
       col('Status', 'string', 'The status of the node'),
@@ -1116,23 +1130,19 @@ export const tables: Record<string, TableDef> = {
     nodeCells,
   ),
 
-  Event: def(eventColumns, (o, now) => eventCells(coreEvent(o), now)),
-  'Event.events.k8s.io': def(eventColumns, (o, now) => eventCells(eventsV1Event(o), now)),
+  Event: table(eventColumns, (r) => eventCells(coreEvent(r.o), r.now)),
+  'Event.events.k8s.io': table(eventColumns, (r) => eventCells(eventsV1Event(r.o), r.now)),
 
-  Namespace: def([NAME, col('Status', 'string', 'The status of the namespace'), AGE], (o, now) => [nameOf(o), str(obj(o.status).phase), age(o, now)]),
+  Namespace: oneColumn(col('Status', 'string', 'The status of the namespace'), (r) => str(r.status.phase)),
 
-  Secret: def(
+  Secret: table(
     [NAME, col('Type', 'string', DOC['core/v1.Secret.type']), col('Data', 'string', DOC['core/v1.Secret.data']), AGE],
-    (o, now) => [nameOf(o), str(o.type), count(o.data), age(o, now)],
+    ({ o, name, age }) => [name, str(o.type), count(o.data), age],
   ),
 
-  ServiceAccount: def([NAME, col('Secrets', 'string', DOC['core/v1.ServiceAccount.secrets']), AGE], (o, now) => [
-    nameOf(o),
-    arr(o.secrets).length,
-    age(o, now),
-  ]),
+  ServiceAccount: oneColumn(col('Secrets', 'string', DOC['core/v1.ServiceAccount.secrets']), (r) => arr(r.o.secrets).length),
 
-  PersistentVolume: def(
+  PersistentVolume: table(
     [
       NAME,
       col('Capacity', 'string', DOC['core/v1.PersistentVolumeSpec.capacity']),
@@ -1146,27 +1156,25 @@ export const tables: Record<string, TableDef> = {
       AGE,
       wide('VolumeMode', DOC['core/v1.PersistentVolumeSpec.volumeMode']),
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      const status = obj(o.status);
+    ({ o, name, spec, status, age }) => {
       const claim = present(spec.claimRef) ? `${str(obj(spec.claimRef).namespace)}/${str(obj(spec.claimRef).name)}` : '';
       return [
-        nameOf(o),
+        name,
         quantity(obj(spec.capacity).storage),
         accessModes(spec.accessModes),
         str(spec.persistentVolumeReclaimPolicy),
         deleting(o) ? 'Terminating' : str(status.phase),
         claim,
         storageClassOf(o),
-        typeof spec.volumeAttributesClassName === 'string' ? spec.volumeAttributesClassName : '<unset>',
+        strOr(spec.volumeAttributesClassName, '<unset>'),
         str(status.reason),
-        age(o, now),
-        typeof spec.volumeMode === 'string' ? spec.volumeMode : '<unset>',
+        age,
+        strOr(spec.volumeMode, '<unset>'),
       ];
     },
   ),
 
-  PersistentVolumeClaim: def(
+  PersistentVolumeClaim: table(
     [
       NAME,
       col('Status', 'string', DOC['core/v1.PersistentVolumeClaimStatus.phase']),
@@ -1178,66 +1186,57 @@ export const tables: Record<string, TableDef> = {
       AGE,
       wide('VolumeMode', DOC['core/v1.PersistentVolumeClaimSpec.volumeMode']),
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      const status = obj(o.status);
+    ({ o, name, spec, status, age }) => {
       const bound = str(spec.volumeName) !== '';
       return [
-        nameOf(o),
+        name,
         deleting(o) ? 'Terminating' : str(status.phase),
         str(spec.volumeName),
         bound ? quantity(obj(status.capacity).storage) : '',
         bound ? accessModes(status.accessModes) : '',
         storageClassOf(o),
-        typeof spec.volumeAttributesClassName === 'string' ? spec.volumeAttributesClassName : '<unset>',
-        age(o, now),
-        typeof spec.volumeMode === 'string' ? spec.volumeMode : '<unset>',
+        strOr(spec.volumeAttributesClassName, '<unset>'),
+        age,
+        strOr(spec.volumeMode, '<unset>'),
       ];
     },
   ),
 
-  ComponentStatus: def(
+  ComponentStatus: table(
     [
       NAME,
       col('Status', 'string', 'Status of the component conditions'),
       col('Message', 'string', 'Message of the component conditions'),
       col('Error', 'string', 'Error of the component conditions'),
     ],
-    (o) => {
+    ({ o, name }) => {
       const c = arr(o.conditions).map(obj).find((x) => x.type === 'Healthy');
-      if (!c) return [nameOf(o), 'Unknown', '', ''];
-      return [nameOf(o), str(c.status) === 'True' ? 'Healthy' : 'Unhealthy', str(c.message), str(c.error)];
+      if (!c) return [name, 'Unknown', '', ''];
+      return [name, str(c.status) === 'True' ? 'Healthy' : 'Unhealthy', str(c.message), str(c.error)];
     },
   ),
 
-  'Deployment.apps': def(
+  'Deployment.apps': table(
     [
       NAME,
       col('Ready', 'string', 'Number of the pod with ready state'),
       col('Up-to-date', 'string', DOC['extensions/v1beta1.DeploymentStatus.updatedReplicas']),
       col('Available', 'string', DOC['extensions/v1beta1.DeploymentStatus.availableReplicas']),
-      AGE,
-      CONTAINERS,
-      IMAGES,
-      wide('Selector', DOC['extensions/v1beta1.DeploymentSpec.selector']),
+      ...workloadColumns(DOC['extensions/v1beta1.DeploymentSpec.selector']),
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      const status = obj(o.status);
-      const desired = typeof spec.replicas === 'number' ? int(spec.replicas) : 1;
+    (r) => {
+      const { spec, status } = r;
       return [
-        nameOf(o),
-        `${int(status.readyReplicas)}/${desired}`,
+        r.name,
+        `${int(status.readyReplicas)}/${replicasOf(spec)}`,
         int(status.updatedReplicas),
         int(status.availableReplicas),
-        age(o, now),
-        ...containerCells(obj(spec.template).spec),
-        selectorString(spec.selector),
+        ...workloadCells(r, templateSpec(spec), selectorString(spec.selector)),
       ];
     },
   ),
 
-  'HorizontalPodAutoscaler.autoscaling': def(
+  'HorizontalPodAutoscaler.autoscaling': table(
     [
       NAME,
       col('Reference', 'string', DOC['autoscaling/v2beta1.HorizontalPodAutoscalerSpec.scaleTargetRef']),
@@ -1247,39 +1246,33 @@ export const tables: Record<string, TableDef> = {
       col('Replicas', 'string', DOC['autoscaling/v2beta1.HorizontalPodAutoscalerStatus.currentReplicas']),
       AGE,
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      const status = obj(o.status);
+    ({ name, spec, status, age }) => {
       const ref = obj(spec.scaleTargetRef);
       const [specs, statuses] = hpaMetrics(spec, status);
       return [
-        nameOf(o),
+        name,
         `${str(ref.kind)}/${str(ref.name)}`,
         formatHPAMetrics(specs, statuses),
         typeof spec.minReplicas === 'number' ? String(int(spec.minReplicas)) : '<unset>',
         int(spec.maxReplicas),
         int(status.currentReplicas),
-        age(o, now),
+        age,
       ];
     },
   ),
 
-  ConfigMap: def([NAME, col('Data', 'string', DOC['core/v1.ConfigMap.data']), AGE], (o, now) => [
-    nameOf(o),
-    count(o.data) + count(o.binaryData),
-    age(o, now),
-  ]),
+  ConfigMap: oneColumn(col('Data', 'string', DOC['core/v1.ConfigMap.data']), ({ o }) => count(o.data) + count(o.binaryData)),
 
-  'NetworkPolicy.networking.k8s.io': def(
-    [NAME, col('Pod-Selector', 'string', DOC['extensions/v1beta1.NetworkPolicySpec.podSelector']), AGE],
+  'NetworkPolicy.networking.k8s.io': oneColumn(
+    col('Pod-Selector', 'string', DOC['extensions/v1beta1.NetworkPolicySpec.podSelector']),
     // podSelector is not a pointer upstream: absent reads as {}, which selects every pod.
-    (o, now) => [nameOf(o), formatLabelSelector(obj(obj(o.spec).podSelector) as any), age(o, now)],
+    (r) => formatLabelSelector(obj(r.spec.podSelector) as any),
   ),
 
-  'RoleBinding.rbac.authorization.k8s.io': bindingDef('roleBinding', DOC['rbac/v1beta1.RoleBinding.roleRef']),
-  'ClusterRoleBinding.rbac.authorization.k8s.io': bindingDef('clusterRoleBinding', DOC['rbac/v1beta1.ClusterRoleBinding.roleRef']),
+  'RoleBinding.rbac.authorization.k8s.io': bindingTable('roleBinding', DOC['rbac/v1beta1.RoleBinding.roleRef']),
+  'ClusterRoleBinding.rbac.authorization.k8s.io': bindingTable('clusterRoleBinding', DOC['rbac/v1beta1.ClusterRoleBinding.roleRef']),
 
-  'CertificateSigningRequest.certificates.k8s.io': def(
+  'CertificateSigningRequest.certificates.k8s.io': table(
     [
       NAME,
       AGE,
@@ -1288,26 +1281,19 @@ export const tables: Record<string, TableDef> = {
       col('RequestedDuration', 'string', DOC['certificates/v1beta1.CertificateSigningRequestSpec.expirationSeconds']),
       col('Condition', 'string', DOC['certificates/v1beta1.CertificateSigningRequestStatus.conditions']),
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      return [
-        nameOf(o),
-        age(o, now),
-        str(spec.signerName) || '<none>',
-        str(spec.username),
-        typeof spec.expirationSeconds === 'number' ? humanDuration(int(spec.expirationSeconds) * 1000) : '<none>',
-        csrCondition(o),
-      ];
-    },
+    ({ o, name, spec, age }) => [
+      name,
+      age,
+      str(spec.signerName) || '<none>',
+      str(spec.username),
+      typeof spec.expirationSeconds === 'number' ? humanDuration(int(spec.expirationSeconds) * 1000) : '<none>',
+      csrCondition(o),
+    ],
   ),
 
-  'Lease.coordination.k8s.io': def([NAME, col('Holder', 'string', DOC['coordination/v1.LeaseSpec.holderIdentity']), AGE], (o, now) => [
-    nameOf(o),
-    str(obj(o.spec).holderIdentity),
-    age(o, now),
-  ]),
+  'Lease.coordination.k8s.io': oneColumn(col('Holder', 'string', DOC['coordination/v1.LeaseSpec.holderIdentity']), (r) => str(r.spec.holderIdentity)),
 
-  'StorageClass.storage.k8s.io': def(
+  'StorageClass.storage.k8s.io': table(
     [
       NAME,
       col('Provisioner', 'string', DOC['storage/v1.StorageClass.provisioner']),
@@ -1316,42 +1302,42 @@ export const tables: Record<string, TableDef> = {
       col('AllowVolumeExpansion', 'string', DOC['storage/v1.StorageClass.allowVolumeExpansion']),
       AGE,
     ],
-    (o, now) => {
+    ({ o, name, age }) => {
       const ann = obj(obj(o.metadata).annotations);
       const isDefault =
         ann['storageclass.kubernetes.io/is-default-class'] === 'true' || ann['storageclass.beta.kubernetes.io/is-default-class'] === 'true';
       return [
-        isDefault ? `${nameOf(o)} (default)` : nameOf(o),
+        isDefault ? `${name} (default)` : name,
         str(o.provisioner),
-        typeof o.reclaimPolicy === 'string' ? o.reclaimPolicy : 'Delete',
-        typeof o.volumeBindingMode === 'string' ? o.volumeBindingMode : 'Immediate',
+        strOr(o.reclaimPolicy, 'Delete'),
+        strOr(o.volumeBindingMode, 'Immediate'),
         o.allowVolumeExpansion === true,
-        age(o, now),
+        age,
       ];
     },
   ),
 
-  'ControllerRevision.apps': def(
+  'ControllerRevision.apps': table(
     [
       NAME,
       col('Controller', 'string', 'Controller of the object'),
       col('Revision', 'string', DOC['apps/v1beta1.ControllerRevision.revision']),
       AGE,
     ],
-    (o, now) => [nameOf(o), controllerName(o), int(o.revision), age(o, now)],
+    ({ o, name, age }) => [name, controllerName(o), int(o.revision), age],
   ),
 
-  ResourceQuota: def(
+  ResourceQuota: table(
     [
       NAME,
       col('Request', 'string', 'Request represents a minimum amount of cpu/memory that a container may consume.'),
       col('Limit', 'string', 'Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.'),
       AGE,
     ],
-    (o, now) => [nameOf(o), ...quotaColumns(obj(o.status)), age(o, now)],
+    ({ name, status, age }) => [name, ...quotaColumns(status), age],
   ),
 
-  'PriorityClass.scheduling.k8s.io': def(
+  'PriorityClass.scheduling.k8s.io': table(
     [
       NAME,
       col('Value', 'integer', DOC['scheduling/v1.PriorityClass.value']),
@@ -1359,27 +1345,21 @@ export const tables: Record<string, TableDef> = {
       AGE,
       col('PreemptionPolicy', 'string', DOC['scheduling/v1.PriorityClass.preemptionPolicy']),
     ],
-    (o, now) => [nameOf(o), int(o.value), o.globalDefault === true, age(o, now), str(o.preemptionPolicy)],
+    ({ o, name, age }) => [name, int(o.value), o.globalDefault === true, age, str(o.preemptionPolicy)],
   ),
 
   // Upstream describes this column with ObjectMeta's doc for a "handler" key it does not have: "".
-  'RuntimeClass.node.k8s.io': def([NAME, col('Handler', 'string', ''), AGE], (o, now) => [nameOf(o), str(o.handler), age(o, now)]),
+  'RuntimeClass.node.k8s.io': oneColumn(col('Handler', 'string', ''), (r) => str(r.o.handler)),
 
-  'MutatingWebhookConfiguration.admissionregistration.k8s.io': def(
-    [NAME, col('Webhooks', 'integer', 'Webhooks indicates the number of webhooks registered in this configuration'), AGE],
-    (o, now) => [nameOf(o), arr(o.webhooks).length, age(o, now)],
-  ),
-  'ValidatingWebhookConfiguration.admissionregistration.k8s.io': def(
-    [NAME, col('Webhooks', 'integer', 'Webhooks indicates the number of webhooks registered in this configuration'), AGE],
-    (o, now) => [nameOf(o), arr(o.webhooks).length, age(o, now)],
-  ),
+  'MutatingWebhookConfiguration.admissionregistration.k8s.io': webhookTable,
+  'ValidatingWebhookConfiguration.admissionregistration.k8s.io': webhookTable,
 
-  'CSINode.storage.k8s.io': def(
-    [NAME, col('Drivers', 'integer', 'Drivers indicates the number of CSI drivers registered on the node'), AGE],
-    (o, now) => [nameOf(o), arr(obj(o.spec).drivers).length, age(o, now)],
+  'CSINode.storage.k8s.io': oneColumn(
+    col('Drivers', 'integer', 'Drivers indicates the number of CSI drivers registered on the node'),
+    (r) => arr(r.spec.drivers).length,
   ),
 
-  'CSIDriver.storage.k8s.io': def(
+  'CSIDriver.storage.k8s.io': table(
     [
       NAME,
       col('AttachRequired', 'boolean', DOC['storage/v1.CSIDriverSpec.attachRequired']),
@@ -1390,23 +1370,22 @@ export const tables: Record<string, TableDef> = {
       col('Modes', 'string', DOC['storage/v1.CSIDriverSpec.volumeLifecycleModes']),
       AGE,
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
+    ({ name, spec, age }) => {
       const modes = arr(spec.volumeLifecycleModes).map(str).join(',');
       return [
-        nameOf(o),
+        name,
         spec.attachRequired !== false,
         spec.podInfoOnMount === true,
         spec.storageCapacity === true,
         present(spec.tokenRequests) ? arr(spec.tokenRequests).map((t) => str(obj(t).audience)).join(',') : '<unset>',
         spec.requiresRepublish === true,
         modes === '' ? '<none>' : modes,
-        age(o, now),
+        age,
       ];
     },
   ),
 
-  'VolumeAttachment.storage.k8s.io': def(
+  'VolumeAttachment.storage.k8s.io': table(
     [
       NAME,
       col('Attacher', 'string', DOC['storage/v1.VolumeAttachmentSpec.attacher'], 0, 'name'),
@@ -1415,33 +1394,27 @@ export const tables: Record<string, TableDef> = {
       col('Attached', 'boolean', DOC['storage/v1.VolumeAttachmentStatus.attached']),
       AGE,
     ],
-    (o, now) => {
-      const spec = obj(o.spec);
-      return [nameOf(o), str(spec.attacher), str(obj(spec.source).persistentVolumeName), str(spec.nodeName), obj(o.status).attached === true, age(o, now)];
-    },
+    ({ name, spec, status, age }) => [name, str(spec.attacher), str(obj(spec.source).persistentVolumeName), str(spec.nodeName), status.attached === true, age],
   ),
 
   // The scale subresource (kubectl get --subresource=scale); its Name column has no "name" format upstream.
-  'Scale.autoscaling': def(
+  'Scale.autoscaling': table(
     [
       col('Name', 'string', DOC['meta/v1.ObjectMeta.name']),
       col('Desired', 'integer', DOC['autoscaling/v1.ScaleSpec.replicas']),
       col('Available', 'integer', DOC['autoscaling/v1.ScaleStatus.replicas']),
       AGE,
     ],
-    (o, now) => [nameOf(o), int(obj(o.spec).replicas), int(obj(o.status).replicas), age(o, now)],
+    ({ name, spec, status, age }) => [name, int(spec.replicas), int(status.replicas), age],
   ),
 };
 
 /** Upstream's default table convertor, for kinds without a printer (Roles, LimitRanges, CRDs, custom resources). */
-export const defaultTable: TableDef = def(
-  [NAME, col('Created At', 'date', DOC['meta/v1.ObjectMeta.creationTimestamp'])],
-  (o) => {
-    // Go formats the (possibly zero) time in UTC as RFC 3339, without fractional seconds.
-    const t = parseTime(obj(o.metadata).creationTimestamp) ?? GO_ZERO_TIME;
-    return [nameOf(o), new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z')];
-  },
-);
+export const defaultTable: TableDef = table([NAME, col('Created At', 'date', DOC['meta/v1.ObjectMeta.creationTimestamp'])], ({ o, name }) => {
+  // Go formats the (possibly zero) time in UTC as RFC 3339, without fractional seconds.
+  const t = parseTime(obj(o.metadata).creationTimestamp) ?? GO_ZERO_TIME;
+  return [name, new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z')];
+});
 
 /** The table for a groupKind ("Pod", "Deployment.apps"), or the default Name / Created At table. */
 export function tableFor(gk: string): TableDef {

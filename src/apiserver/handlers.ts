@@ -312,8 +312,42 @@ async function list(
   }
   // Plain lists are assembled from each object's cached JSON: no parse, no re-serialization.
   const head = `{"kind":"${requested.listKind}","apiVersion":"${apiVersionOf(requested)}","metadata":${JSON.stringify(listMeta)},"items":[`;
-  const body = head + joinJson(result.items) + ']}';
-  return sendBody(res, 200, body, neg.format, neg.contentType);
+  if (neg.format === 'yaml') return sendBody(res, 200, head + result.items.map((i) => i.json).join(',') + ']}', neg.format, neg.contentType);
+  await streamJsonList(res, head, result.items, neg.contentType);
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** Bytes of JSON gathered before each write of a list: large enough to amortize, small enough to stream. */
+const LIST_CHUNK = 64 * 1024;
+
+/**
+ * Writes a list in chunks, waiting for the socket to drain: a 10,000-object list never exists as
+ * one string, and a slow reader holds back the server rather than its memory.
+ */
+async function streamJsonList(res: ServerResponse, head: string, items: ListedItem[], contentType: string): Promise<void> {
+  res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private' });
+  let chunk = head;
+  for (let i = 0; i < items.length; i++) {
+    chunk += (i ? ',' : '') + items[i].json;
+    if (chunk.length >= LIST_CHUNK) {
+      const more = res.write(chunk);
+      chunk = '';
+      if (!more && !res.destroyed) await drained(res);
+      if (res.destroyed) return;
+    }
+  }
+  res.end(chunk + ']}');
 }
 
 /** limit is an int64 upstream: anything that is not one is a 400; zero or less means no paging. */
@@ -332,12 +366,6 @@ function decodePatch(raw: Buffer): unknown {
   } catch (err) {
     throw errors.badRequest(`error decoding patch: ${(err as Error).message}`);
   }
-}
-
-function joinJson(items: ListedItem[]): string {
-  let s = '';
-  for (let i = 0; i < items.length; i++) s += (i ? ',' : '') + items[i].json;
-  return s;
 }
 
 function respondObject(

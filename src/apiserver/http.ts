@@ -10,7 +10,7 @@ export function sendJson(res: ServerResponse, code: number, body: string | objec
     'Content-Length': String(Buffer.byteLength(text)),
     'Cache-Control': 'no-cache, private',
   };
-  if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  if (warnings.length) headers.Warning = warnings.map(warningHeader);
   res.writeHead(code, headers);
   res.end(text);
 }
@@ -20,12 +20,21 @@ export function sendBody(res: ServerResponse, code: number, body: string | objec
     const obj = typeof body === 'string' ? JSON.parse(body) : body;
     const text = toYaml(obj, { lineWidth: 0 });
     const headers: Record<string, string | string[]> = { 'Content-Type': 'application/yaml', 'Content-Length': String(Buffer.byteLength(text)) };
-    if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+    if (warnings.length) headers.Warning = warnings.map(warningHeader);
     res.writeHead(code, headers);
     res.end(text);
     return;
   }
   sendJson(res, code, body, contentType, warnings);
+}
+
+/**
+ * One RFC 7234 warning. Header values must be visible ASCII, and warnings quote client input
+ * (unknown field names), so everything else is escaped.
+ */
+function warningHeader(text: string): string {
+  const quoted = JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `299 - ${quoted}`;
 }
 
 export function sendError(res: ServerResponse, err: unknown): void {

@@ -1,6 +1,9 @@
 /** Small helpers on API objects shared by the generic handlers. */
 import type { KubeObject } from '../api/types.js';
 
+// Lives with the api layer, which validation needs it from; re-exported for the handlers that import it here.
+export { deepEqual } from '../api/json.js';
+
 /** RFC 3339 with second precision, as upstream's metav1.Time marshals. */
 export function nowTimestamp(at: Date = new Date()): string {
   return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -24,22 +27,6 @@ export function toStoredJson(obj: KubeObject): string {
   const { apiVersion, kind, metadata, ...rest } = obj;
   const { resourceVersion: _rv, ...meta } = metadata ?? {};
   return JSON.stringify({ apiVersion, kind, metadata: meta, ...rest });
-}
-
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ak = Object.keys(a as object).filter((k) => (a as any)[k] !== undefined);
-  const bk = Object.keys(b as object).filter((k) => (b as any)[k] !== undefined);
-  if (ak.length !== bk.length) return false;
-  for (const k of ak) if (!deepEqual((a as any)[k], (b as any)[k])) return false;
-  return true;
 }
 
 /** Everything but metadata and status: what a change to bumps metadata.generation. */

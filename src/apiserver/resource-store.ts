@@ -10,7 +10,7 @@ import { isStoreError, type KeyValue, type Store } from '../storage/store.js';
 import { ApiError, causes, errors, type StatusCause } from './errors.js';
 import { clone, deepEqual, generateNameSuffix, nowTimestamp, specOf, toStoredJson } from './objects.js';
 import { storagePrefix } from './registry.js';
-import { decodeStored, withResourceVersion, type WatchCache } from './watch-cache.js';
+import { decodeStored, lazyStored, withResourceVersion, type WatchCache } from './watch-cache.js';
 import type { KindRules } from './kind-rules.js';
 import { runAdmission, type AdmissionOutcome, type AdmissionPlugin } from './admission/types.js';
 
@@ -127,7 +127,7 @@ export class ResourceStore {
     }
     const kv = await this.store.get(key);
     if (!kv) throw errors.notFound(entry.group, entry.plural, name);
-    return decodeStored(kv);
+    return lazyStored(kv);
   }
 
   async list(entry: ResourceEntry, namespace: string, opts: ListOptions): Promise<ListResult> {

@@ -8,6 +8,7 @@
  */
 import type { FieldGetter, KubeObject } from '../api/types.js';
 import { fieldLabelInfo } from '../api/fields.js';
+import { isSelectorLabelKey, isSelectorLabelValue } from '../api/validation/names.js';
 import { errors } from './errors.js';
 
 // ───────────────────────────── label selectors ─────────────────────────────
@@ -183,63 +184,7 @@ export const nothingLabels: LabelPredicate = {
 };
 
 // ── validation, with upstream's field.Error texts ──
-
-const LABEL_KEY_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
-const LABEL_KEY_RE = new RegExp(`^${LABEL_KEY_FMT}$`);
-const LABEL_KEY_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const LABEL_VALUE_FMT = `(${LABEL_KEY_FMT})?`;
-const LABEL_VALUE_RE = new RegExp(`^${LABEL_VALUE_FMT}$`);
-const LABEL_VALUE_MSG =
-  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
-const DNS1123_SUBDOMAIN_RE = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
-const DNS1123_SUBDOMAIN_MSG =
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-
-function regexError(msg: string, re: string, ...examples: string[]): string {
-  if (examples.length === 0) return `${msg} (regex used for validation is '${re}')`;
-  // Upstream's wording, double space after each example's comma included.
-  return `${msg} (e.g. ${examples.map((e) => `'${e}', `).join(' or ')}regex used for validation is '${re}')`;
-}
-
-const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
-
-/** Upstream's content.IsLabelKey (a qualified name with an optional DNS-subdomain prefix). */
-export function labelKeyErrors(value: string): string[] {
-  const errs: string[] = [];
-  const parts = value.split('/');
-  let name: string;
-  if (parts.length === 1) {
-    name = parts[0];
-  } else if (parts.length === 2) {
-    const prefix = parts[0];
-    name = parts[1];
-    if (prefix.length === 0) errs.push('prefix part must be non-empty');
-    else {
-      if (byteLength(prefix) > 253) errs.push('prefix part must be no more than 253 bytes');
-      if (!DNS1123_SUBDOMAIN_RE.test(prefix)) errs.push('prefix part ' + regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, 'example.com'));
-    }
-  } else {
-    return [
-      'a valid label key ' +
-        regexError(LABEL_KEY_MSG, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc') +
-        " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
-    ];
-  }
-  if (name.length === 0) errs.push('name part must be non-empty');
-  else if (byteLength(name) > 63) errs.push('name part must be no more than 63 bytes');
-  if (!LABEL_KEY_RE.test(name)) errs.push('name part ' + regexError(LABEL_KEY_MSG, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc'));
-  return errs;
-}
-
-/** Upstream's content.IsLabelValue. */
-export function labelValueErrors(value: string): string[] {
-  const errs: string[] = [];
-  if (byteLength(value) > 63) errs.push('must be no more than 63 bytes');
-  if (!LABEL_VALUE_RE.test(value)) errs.push(regexError(LABEL_VALUE_MSG, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
-  return errs;
-}
+// (label keys and values by the api layer's rules, validation/names.ts, in the wording selectors use)
 
 /** Go's strconv.Quote (what %q prints), for the bad values quoted in error texts. */
 export function goQuote(s: string): string {
@@ -290,7 +235,7 @@ function aggregate(msgs: string[]): string {
  */
 function requirementError(key: string, op: LabelOperator, values: readonly string[] | null): string | undefined {
   const errs: string[] = [];
-  const keyErrs = labelKeyErrors(key);
+  const keyErrs = isSelectorLabelKey(key);
   if (keyErrs.length) errs.push(invalidValue('key', key, keyErrs.join('; ')));
   const vals = values ?? [];
   switch (op) {
@@ -316,7 +261,7 @@ function requirementError(key: string, op: LabelOperator, values: readonly strin
       break;
   }
   vals.forEach((v, i) => {
-    const valErrs = labelValueErrors(v);
+    const valErrs = isSelectorLabelValue(v);
     if (valErrs.length) errs.push(invalidValue(`values[${i}][${key}]`, v, valErrs.join('; ')));
   });
   return errs.length ? aggregate(errs) : undefined;
@@ -471,7 +416,7 @@ class LabelParser {
     if (it.tok !== Tok.Identifier) throw new ParseError(`found '${it.lit}', expected: identifier`);
     const key = it.lit;
     // Upstream validates the key here with a nil field path, hence "<nil>" in the message.
-    const keyErrs = labelKeyErrors(key);
+    const keyErrs = isSelectorLabelKey(key);
     if (keyErrs.length) throw new ParseError(invalidValue('<nil>', key, keyErrs.join('; ')));
     const ahead = this.lookahead(true).tok;
     if ((ahead === Tok.End || ahead === Tok.Comma) && operator !== '!') operator = 'exists';

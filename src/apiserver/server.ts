@@ -111,12 +111,25 @@ export class ApiServer {
     }
   }
 
+  /**
+   * The client certificate of a TLS connection cannot change, and reading it costs tens of
+   * microseconds (a quarter of a GET): identify each connection once.
+   */
+  private readonly connectionUsers = new WeakMap<TLSSocket, UserInfo | null>();
+
   private authenticate(req: IncomingMessage): UserInfo | undefined {
     if (!this.opts.tls) return { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
     const sock = req.socket as TLSSocket;
-    if (!sock.authorized) return undefined;
-    const u = userFromCertificate(sock.getPeerCertificate());
-    return { name: u.name, groups: [...u.groups, 'system:authenticated'] };
+    let user = this.connectionUsers.get(sock);
+    if (user === undefined) {
+      user = null;
+      if (sock.authorized) {
+        const u = userFromCertificate(sock.getPeerCertificate());
+        user = { name: u.name, groups: [...u.groups, 'system:authenticated'] };
+      }
+      this.connectionUsers.set(sock, user);
+    }
+    return user ?? undefined;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -71,6 +71,20 @@ export function decodeStored(kv: KeyValue, rv = kv.modRevision): CachedObject {
   return { key: kv.key, obj: JSON.parse(json) as KubeObject, json, rv };
 }
 
+/** Like decodeStored, but parses only when someone reads `obj` (a plain JSON GET never does). */
+export function lazyStored(kv: KeyValue): CachedObject {
+  const json = withResourceVersion(kv.value, kv.modRevision);
+  let obj: KubeObject | undefined;
+  return {
+    key: kv.key,
+    json,
+    rv: kv.modRevision,
+    get obj() {
+      return (obj ??= JSON.parse(json) as KubeObject);
+    },
+  };
+}
+
 export class ResourceCache {
   readonly objects = new Map<string, CachedObject>();
   private sorted: CachedObject[] | null = null;

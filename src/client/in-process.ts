@@ -83,8 +83,13 @@ export class InProcessClient implements Client {
         {
           keyPrefix: this.server.resources.listPrefix(e, namespace),
           matches: (o) => filter.matches(o),
-          // Deliver after the current tick so a handler's own writes never re-enter the cache's fan-out.
-          onEvent: (type, ev) => queueMicrotask(() => !stopped && onEvent(type, clone(ev.obj))),
+          // Watchers share the cache's object, frozen, instead of a copy each: the garbage collector
+          // watches everything, and a clone per event per watcher was 7% of a create. Delivered after
+          // the current tick so a handler's own writes never re-enter the cache's fan-out.
+          onEvent: (type, ev) => {
+            const obj = deepFreeze(ev.obj);
+            queueMicrotask(() => !stopped && onEvent(type, obj));
+          },
         },
         after,
       );
@@ -122,4 +127,11 @@ function queryOf(opts: ListOptions): URLSearchParams {
 
 function clone<T>(v: T): T {
   return structuredClone(v);
+}
+
+/** Freezes an object graph once; objects already frozen at the top are taken as done. */
+function deepFreeze<T>(v: T): T {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return v;
+  for (const child of Object.values(v as object)) deepFreeze(child);
+  return Object.freeze(v);
 }

@@ -59,6 +59,7 @@ export interface Client {
   /**
    * Streams changes after opts.resourceVersion (or the current state first when it is unset).
    * `onEvent` gets ERROR with a Status object (e.g. 410 Expired) and then the watch is over.
+   * Event objects are shared and frozen: copy one before changing it.
    */
   watch(ref: ResourceRef, namespace: string, opts: WatchOptions, onEvent: (type: WatchEventType, obj: KubeObject) => void): WatchHandle;
   /** The resources the server serves (discovery). */

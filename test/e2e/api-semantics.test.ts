@@ -8,6 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
+import { POD_COLUMNS } from '../harness/upstream.js';
 import { assertStatus, eventually, KubeHttp, type WatchEvent } from './http-client.js';
 
 const AGGREGATED_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
@@ -392,17 +393,7 @@ for (const backend of e2eBackends()) {
         // pkg/printers/internalversion/printers.go podColumnDefinitions (1.30)
         assert.deepEqual(
           t.columnDefinitions.map((c: any) => [c.name, c.type, c.priority ?? 0]),
-          [
-            ['Name', 'string', 0],
-            ['Ready', 'string', 0],
-            ['Status', 'string', 0],
-            ['Restarts', 'string', 0],
-            ['Age', 'string', 0],
-            ['IP', 'string', 1],
-            ['Node', 'string', 1],
-            ['Nominated Node', 'string', 1],
-            ['Readiness Gates', 'string', 1],
-          ],
+          POD_COLUMNS,
         );
         const cells = t.rows[0].cells;
         assert.equal(cells.length, 9);

@@ -4,9 +4,11 @@
  * and fields other writers and the server own surviving an apply. Expected objects are what an
  * upstream kube-apiserver 1.30 stores for the same sequence of kubectl 1.30 commands.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { e2eBackends, kubectl, kubectlOk, startSkiff, type SkiffProcess } from '../harness/skiff.js';
+import { e2eBackends, kubectl } from '../harness/skiff.js';
+import { CONTAINER_DEFAULTS, DEPLOYMENT_SPEC_DEFAULTS, POD_TEMPLATE_SPEC_DEFAULTS } from '../harness/upstream.js';
+import { kubectlSuite } from './kubectl-helpers.js';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -79,28 +81,9 @@ spec:
 `;
 }
 
-/** The pod template's server defaults for a container (apps/v1 and core/v1 defaulting). */
-const CONTAINER_DEFAULTS = {
-  imagePullPolicy: 'IfNotPresent',
-  resources: {},
-  terminationMessagePath: '/dev/termination-log',
-  terminationMessagePolicy: 'File',
-};
-
 for (const backend of e2eBackends()) {
   describe(`kubectl apply on ${backend}`, () => {
-    let s: SkiffProcess;
-    before(async () => {
-      s = await startSkiff({ backend });
-    });
-    after(async () => {
-      await s?.stop();
-    });
-
-    const k = (...args: string[]) => kubectlOk(s, args);
-    const kIn = (input: string, ...args: string[]) => kubectlOk(s, args, input);
-    const getJson = async (...args: string[]) => JSON.parse(await k('get', ...args, '-o', 'json'));
-    const newNamespace = async (name: string) => assert.equal(await k('create', 'namespace', name), `namespace/${name} created\n`);
+    const { server, k, kIn, getJson, newNamespace } = kubectlSuite(backend);
 
     it('a Deployment applied twice with fields removed ends as upstream stores it', async () => {
       const ns = 'a-deploy';
@@ -136,12 +119,10 @@ for (const backend of e2eBackends()) {
       assert.deepEqual(applied2.metadata.labels, { app: 'web' });
       assert.equal(applied2.spec.template.spec.containers.length, 1);
       assert.deepEqual(live.spec, {
+        ...DEPLOYMENT_SPEC_DEFAULTS,
         minReadySeconds: 5,
-        progressDeadlineSeconds: 600,
         replicas: 2,
-        revisionHistoryLimit: 10,
         selector: { matchLabels: { app: 'web' } },
-        strategy: { rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' }, type: 'RollingUpdate' },
         template: {
           metadata: { creationTimestamp: null, labels: { app: 'web' } },
           spec: {
@@ -154,11 +135,7 @@ for (const backend of e2eBackends()) {
                 ...CONTAINER_DEFAULTS,
               },
             ],
-            dnsPolicy: 'ClusterFirst',
-            restartPolicy: 'Always',
-            schedulerName: 'default-scheduler',
-            securityContext: {},
-            terminationGracePeriodSeconds: 30,
+            ...POD_TEMPLATE_SPEC_DEFAULTS,
           },
         },
       });
@@ -192,7 +169,7 @@ for (const backend of e2eBackends()) {
       const ns = 'a-adopt';
       await newNamespace(ns);
       await k('create', 'cm', 'made', '-n', ns, '--from-literal=x=1');
-      const r = await kubectl(s, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'made', namespace: ns }, data: { x: '2' } }));
+      const r = await kubectl(server(), ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'made', namespace: ns }, data: { x: '2' } }));
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, 'configmap/made configured\n');
       assert.match(r.stderr, /^Warning: resource configmaps\/made is missing the kubectl\.kubernetes\.io\/last-applied-configuration annotation/);
@@ -255,7 +232,7 @@ stringData:
       assert.deepEqual(after.data, { k: 'v' });
       const fresh = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fresh', namespace: ns }, data: { k: 'v' } });
       assert.equal(await kIn(fresh, 'apply', '--dry-run=server', '-f', '-'), 'configmap/fresh created (server dry run)\n');
-      const r = await kubectl(s, ['get', 'cm', 'fresh', '-n', ns]);
+      const r = await kubectl(server(), ['get', 'cm', 'fresh', '-n', ns]);
       assert.equal(r.stderr, 'Error from server (NotFound): configmaps "fresh" not found\n');
     });
   });

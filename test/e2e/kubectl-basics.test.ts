@@ -3,10 +3,12 @@
  * for the common kinds, output formats, discovery commands and the error messages users see.
  * Expected texts are what kubectl 1.30 prints against an upstream kube-apiserver 1.30.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
-import { e2eBackends, kubectl, kubectlOk, startSkiff, type KubectlResult, type SkiffProcess } from '../harness/skiff.js';
+import { e2eBackends, kubectl, kubectlOk, type KubectlResult } from '../harness/skiff.js';
+import { CONTAINER_DEFAULTS, DEPLOYMENT_SPEC_DEFAULTS, POD_TEMPLATE_SPEC_DEFAULTS } from '../harness/upstream.js';
+import { kubectlSuite } from './kubectl-helpers.js';
 
 /** Splits a kubectl table into rows keyed by header (cells never contain spaces in what we print). */
 function table(out: string): Record<string, string>[] {
@@ -28,18 +30,7 @@ const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 for (const backend of e2eBackends()) {
   describe(`kubectl basics on ${backend}`, () => {
-    let s: SkiffProcess;
-    before(async () => {
-      s = await startSkiff({ backend });
-    });
-    after(async () => {
-      await s?.stop();
-    });
-
-    const k = (...args: string[]) => kubectlOk(s, args);
-    const kIn = (input: string, ...args: string[]) => kubectlOk(s, args, input);
-    const getJson = async (...args: string[]) => JSON.parse(await k('get', ...args, '-o', 'json'));
-    const newNamespace = async (name: string) => assert.equal(await k('create', 'namespace', name), `namespace/${name} created\n`);
+    const { server, k, kIn, getJson, newNamespace } = kubectlSuite(backend);
 
     describe('configmaps', () => {
       const ns = 'b-cm';
@@ -63,7 +54,7 @@ for (const backend of e2eBackends()) {
 
       it('label, with --overwrite, and removing the last label', async () => {
         assert.equal(await k('label', 'cm', 'app-config', '-n', ns, 'tier=web'), 'configmap/app-config labeled\n');
-        assertFailed(await kubectl(s, ['label', 'cm', 'app-config', '-n', ns, 'tier=db']), "error: 'tier' already has a value (web), and --overwrite is false\n");
+        assertFailed(await kubectl(server(), ['label', 'cm', 'app-config', '-n', ns, 'tier=db']), "error: 'tier' already has a value (web), and --overwrite is false\n");
         assert.equal(await k('label', 'cm', 'app-config', '-n', ns, 'tier=db', '--overwrite'), 'configmap/app-config labeled\n');
         assert.equal(await k('get', 'cm', 'app-config', '-n', ns, '-o', 'jsonpath={.metadata.labels.tier}'), 'db');
         assert.match(await k('get', 'cm', 'app-config', '-n', ns, '--show-labels'), /^NAME\s+DATA\s+AGE\s+LABELS\napp-config\s+2\s+\S+\s+tier=db\n$/);
@@ -85,7 +76,7 @@ for (const backend of e2eBackends()) {
 
       it('edit with an editor script, and an edit that changes nothing', async () => {
         const before = await getJson('cm', 'app-config', '-n', ns);
-        const edited = await kubectlOk(s, ['edit', 'cm', 'app-config', '-n', ns], undefined, {
+        const edited = await kubectlOk(server(), ['edit', 'cm', 'app-config', '-n', ns], undefined, {
           env: { KUBE_EDITOR: "sed -i -e 's/color: blue/color: green/'" },
         });
         assert.equal(edited, 'configmap/app-config edited\n');
@@ -94,7 +85,7 @@ for (const backend of e2eBackends()) {
         assert.equal(after.metadata.uid, before.metadata.uid);
         assert.ok(Number(after.metadata.resourceVersion) > Number(before.metadata.resourceVersion));
 
-        const r = await kubectl(s, ['edit', 'cm', 'app-config', '-n', ns], undefined, { env: { KUBE_EDITOR: 'true' } });
+        const r = await kubectl(server(), ['edit', 'cm', 'app-config', '-n', ns], undefined, { env: { KUBE_EDITOR: 'true' } });
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout + r.stderr, 'Edit cancelled, no changes made.\n');
         assert.equal((await getJson('cm', 'app-config', '-n', ns)).metadata.resourceVersion, after.metadata.resourceVersion);
@@ -121,7 +112,7 @@ for (const backend of e2eBackends()) {
         // cm still carries the resourceVersion read before the replace above.
         cm.data = { stale: 'true' };
         assertFailed(
-          await kubectl(s, ['replace', '-f', '-'], JSON.stringify(cm)),
+          await kubectl(server(), ['replace', '-f', '-'], JSON.stringify(cm)),
           'Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on configmaps "app-config": the object has been modified; please apply your changes to the latest version and try again\n',
         );
 
@@ -135,9 +126,9 @@ for (const backend of e2eBackends()) {
 
       it('delete', async () => {
         assert.equal(await k('delete', 'cm', 'app-config', '-n', ns), 'configmap "app-config" deleted\n');
-        assertFailed(await kubectl(s, ['get', 'cm', 'app-config', '-n', ns]), 'Error from server (NotFound): configmaps "app-config" not found\n');
-        assertFailed(await kubectl(s, ['delete', 'cm', 'app-config', '-n', ns]), 'Error from server (NotFound): configmaps "app-config" not found\n');
-        const r = await kubectl(s, ['get', 'cm', '-n', ns, '-l', 'tier']);
+        assertFailed(await kubectl(server(), ['get', 'cm', 'app-config', '-n', ns]), 'Error from server (NotFound): configmaps "app-config" not found\n');
+        assertFailed(await kubectl(server(), ['delete', 'cm', 'app-config', '-n', ns]), 'Error from server (NotFound): configmaps "app-config" not found\n');
+        const r = await kubectl(server(), ['get', 'cm', '-n', ns, '-l', 'tier']);
         assert.equal(r.code, 0);
         assert.equal(r.stdout, '');
         assert.equal(r.stderr, `No resources found in ${ns} namespace.\n`);
@@ -182,7 +173,7 @@ for (const backend of e2eBackends()) {
         assert.equal(await k('label', 'secret', 'creds', '-n', ns, 'env=prod'), 'secret/creds labeled\n');
         assert.equal(await k('annotate', 'secret', 'creds', '-n', ns, 'rotated=never'), 'secret/creds annotated\n');
         const b64 = (v: string) => Buffer.from(v).toString('base64');
-        const edited = await kubectlOk(s, ['edit', 'secret', 'creds', '-n', ns], undefined, {
+        const edited = await kubectlOk(server(), ['edit', 'secret', 'creds', '-n', ns], undefined, {
           env: { KUBE_EDITOR: `sed -i -e 's/user: ${b64('admin')}/user: ${b64('root')}/'` },
         });
         assert.equal(edited, 'secret/creds edited\n');
@@ -203,7 +194,7 @@ for (const backend of e2eBackends()) {
         const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'frozen', namespace: ns }, immutable: true, data: { a: 'YQ==' } };
         assert.equal(await kIn(JSON.stringify(secret), 'create', '-f', '-'), 'secret/frozen created\n');
         assertFailed(
-          await kubectl(s, ['patch', 'secret', 'frozen', '-n', ns, '-p', '{"data":{"a":"Yg=="}}']),
+          await kubectl(server(), ['patch', 'secret', 'frozen', '-n', ns, '-p', '{"data":{"a":"Yg=="}}']),
           'The Secret "frozen" is invalid: data: Forbidden: field is immutable when `immutable` is set\n',
         );
         // Metadata stays mutable.
@@ -260,7 +251,7 @@ for (const backend of e2eBackends()) {
       it('label, annotate, edit, strategic patch of ports, replace and delete', async () => {
         assert.equal(await k('label', 'svc', 'web', '-n', ns, 'tier=frontend'), 'service/web labeled\n');
         assert.equal(await k('annotate', 'svc', 'web', '-n', ns, 'note=hello'), 'service/web annotated\n');
-        const edited = await kubectlOk(s, ['edit', 'svc', 'web', '-n', ns], undefined, {
+        const edited = await kubectlOk(server(), ['edit', 'svc', 'web', '-n', ns], undefined, {
           env: { KUBE_EDITOR: "sed -i -e 's/sessionAffinity: None/sessionAffinity: ClientIP/'" },
         });
         assert.equal(edited, 'service/web edited\n');
@@ -287,7 +278,7 @@ for (const backend of e2eBackends()) {
         assert.deepEqual(replaced.spec.selector, { app: 'other' });
         assert.equal(replaced.spec.clusterIP, patched.spec.clusterIP);
         assert.equal(await k('delete', 'svc', 'web', '-n', ns), 'service "web" deleted\n');
-        assertFailed(await kubectl(s, ['get', 'svc', 'web', '-n', ns]), 'Error from server (NotFound): services "web" not found\n');
+        assertFailed(await kubectl(server(), ['get', 'svc', 'web', '-n', ns]), 'Error from server (NotFound): services "web" not found\n');
       });
     });
 
@@ -311,29 +302,14 @@ for (const backend of e2eBackends()) {
         assert.equal(d.metadata.generation, 1);
         assert.deepEqual(d.metadata.labels, { app: 'web' });
         assert.deepEqual(d.spec, {
-          progressDeadlineSeconds: 600,
+          ...DEPLOYMENT_SPEC_DEFAULTS,
           replicas: 2,
-          revisionHistoryLimit: 10,
           selector: { matchLabels: { app: 'web' } },
-          strategy: { rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' }, type: 'RollingUpdate' },
           template: {
             metadata: { creationTimestamp: null, labels: { app: 'web' } },
             spec: {
-              containers: [
-                {
-                  image: 'nginx:1.25',
-                  imagePullPolicy: 'IfNotPresent',
-                  name: 'nginx',
-                  resources: {},
-                  terminationMessagePath: '/dev/termination-log',
-                  terminationMessagePolicy: 'File',
-                },
-              ],
-              dnsPolicy: 'ClusterFirst',
-              restartPolicy: 'Always',
-              schedulerName: 'default-scheduler',
-              securityContext: {},
-              terminationGracePeriodSeconds: 30,
+              containers: [{ image: 'nginx:1.25', name: 'nginx', ...CONTAINER_DEFAULTS }],
+              ...POD_TEMPLATE_SPEC_DEFAULTS,
             },
           },
         });
@@ -350,7 +326,7 @@ for (const backend of e2eBackends()) {
         assert.equal(await k('annotate', 'deploy', 'web', '-n', ns, 'note=hi'), 'deployment.apps/web annotated\n');
         assert.equal((await getJson('deploy', 'web', '-n', ns)).metadata.generation, 1, 'metadata changes leave generation alone');
 
-        const edited = await kubectlOk(s, ['edit', 'deploy', 'web', '-n', ns], undefined, {
+        const edited = await kubectlOk(server(), ['edit', 'deploy', 'web', '-n', ns], undefined, {
           env: { KUBE_EDITOR: "sed -i -e 's/image: nginx:1.25/image: nginx:1.26/'" },
         });
         assert.equal(edited, 'deployment.apps/web edited\n');
@@ -399,7 +375,7 @@ for (const backend of e2eBackends()) {
         assert.deepEqual(replaced.metadata.labels, { app: 'web', team: 'blue' });
 
         assert.equal(await k('delete', 'deploy', 'web', '-n', ns), 'deployment.apps "web" deleted\n');
-        assertFailed(await kubectl(s, ['get', 'deploy', 'web', '-n', ns]), 'Error from server (NotFound): deployments.apps "web" not found\n');
+        assertFailed(await kubectl(server(), ['get', 'deploy', 'web', '-n', ns]), 'Error from server (NotFound): deployments.apps "web" not found\n');
       });
 
       it('scale through the scale subresource', async () => {
@@ -419,7 +395,7 @@ for (const backend of e2eBackends()) {
         assert.deepEqual(scale.spec, { replicas: 3 });
         assert.equal(scale.status.selector, 'app=scaled');
         assert.equal(typeof scale.status.replicas, 'number');
-        assertFailed(await kubectl(s, ['scale', 'deploy', 'scaled', '-n', ns, '--replicas=5', '--current-replicas=2']), 'error: Expected replicas to be 2, was 3\n');
+        assertFailed(await kubectl(server(), ['scale', 'deploy', 'scaled', '-n', ns, '--replicas=5', '--current-replicas=2']), 'error: Expected replicas to be 2, was 3\n');
         assert.equal(await k('patch', 'deploy', 'scaled', '-n', ns, '--subresource=scale', '--type=merge', '-p', '{"spec":{"replicas":4}}'), 'scale.autoscaling/scaled patched\n');
         assert.equal(await k('get', 'deploy', 'scaled', '-n', ns, '-o', 'jsonpath={.spec.replicas}'), '4');
       });
@@ -435,7 +411,7 @@ for (const backend of e2eBackends()) {
           },
         };
         assertFailed(
-          await kubectl(s, ['create', '-f', '-'], JSON.stringify(bad)),
+          await kubectl(server(), ['create', '-f', '-'], JSON.stringify(bad)),
           'The Deployment "bad" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`\n',
         );
       });
@@ -460,7 +436,7 @@ for (const backend of e2eBackends()) {
         );
         assert.equal(await k('label', 'ns', ns, 'team=blue'), `namespace/${ns} labeled\n`);
         assert.equal(await k('annotate', 'ns', ns, 'owner=bob'), `namespace/${ns} annotated\n`);
-        const edited = await kubectlOk(s, ['edit', 'ns', ns], undefined, { env: { KUBE_EDITOR: "sed -i -e 's/team: blue/team: red/'" } });
+        const edited = await kubectlOk(server(), ['edit', 'ns', ns], undefined, { env: { KUBE_EDITOR: "sed -i -e 's/team: blue/team: red/'" } });
         assert.equal(edited, `namespace/${ns} edited\n`);
         assert.equal(await k('patch', 'ns', ns, '-p', '{"metadata":{"labels":{"env":"dev"}}}'), `namespace/${ns} patched\n`);
         const cur = await getJson('ns', ns);
@@ -469,7 +445,7 @@ for (const backend of e2eBackends()) {
         assert.equal(await kIn(JSON.stringify(cur), 'replace', '-f', '-'), `namespace/${ns} replaced\n`);
         assert.deepEqual((await getJson('ns', ns)).metadata.annotations, { owner: 'carol' });
         assert.equal(await k('delete', 'ns', ns), `namespace "${ns}" deleted\n`);
-        assertFailed(await kubectl(s, ['get', 'ns', ns]), `Error from server (NotFound): namespaces "${ns}" not found\n`);
+        assertFailed(await kubectl(server(), ['get', 'ns', ns]), `Error from server (NotFound): namespaces "${ns}" not found\n`);
       });
 
       it('the system namespaces exist', async () => {
@@ -511,13 +487,13 @@ for (const backend of e2eBackends()) {
       it('label, annotate, edit, patch, an immutable template, replace and delete', async () => {
         assert.equal(await k('label', 'job', 'pi', '-n', ns, 'run=once'), 'job.batch/pi labeled\n');
         assert.equal(await k('annotate', 'job', 'pi', '-n', ns, 'why=test'), 'job.batch/pi annotated\n');
-        const edited = await kubectlOk(s, ['edit', 'job', 'pi', '-n', ns], undefined, { env: { KUBE_EDITOR: "sed -i -e 's/backoffLimit: 6/backoffLimit: 2/'" } });
+        const edited = await kubectlOk(server(), ['edit', 'job', 'pi', '-n', ns], undefined, { env: { KUBE_EDITOR: "sed -i -e 's/backoffLimit: 6/backoffLimit: 2/'" } });
         assert.equal(edited, 'job.batch/pi edited\n');
         assert.equal(await k('get', 'job', 'pi', '-n', ns, '-o', 'jsonpath={.spec.backoffLimit}'), '2');
         assert.equal(await k('patch', 'job', 'pi', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":true}}'), 'job.batch/pi patched\n');
         assert.equal(await k('get', 'job', 'pi', '-n', ns, '-o', 'jsonpath={.spec.suspend}'), 'true');
         assertFailed(
-          await kubectl(s, ['patch', 'job', 'pi', '-n', ns, '--type=json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"busybox:2"}]']),
+          await kubectl(server(), ['patch', 'job', 'pi', '-n', ns, '--type=json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"busybox:2"}]']),
           /^The Job "pi" is invalid: spec\.template: Invalid value: .*: field is immutable\n$/s,
         );
         const cur = await getJson('job', 'pi', '-n', ns);
@@ -525,7 +501,7 @@ for (const backend of e2eBackends()) {
         assert.equal(await kIn(JSON.stringify(cur), 'replace', '-f', '-'), 'job.batch/pi replaced\n');
         assert.equal(await k('get', 'job', 'pi', '-n', ns, '-o', 'jsonpath={.spec.activeDeadlineSeconds}'), '600');
         assert.equal(await k('delete', 'job', 'pi', '-n', ns), 'job.batch "pi" deleted\n');
-        assertFailed(await kubectl(s, ['get', 'job', 'pi', '-n', ns]), 'Error from server (NotFound): jobs.batch "pi" not found\n');
+        assertFailed(await kubectl(server(), ['get', 'job', 'pi', '-n', ns]), 'Error from server (NotFound): jobs.batch "pi" not found\n');
       });
     });
 
@@ -644,7 +620,7 @@ for (const backend of e2eBackends()) {
         assert.ok(!cluster.includes('pods') && !cluster.includes('configmaps'), cluster.join(' '));
         // Short names resolve.
         for (const short of ['cm', 'deploy', 'po', 'svc', 'ns']) {
-          const r = await kubectl(s, ['get', short, '-n', 'default']);
+          const r = await kubectl(server(), ['get', short, '-n', 'default']);
           assert.equal(r.code, 0, `kubectl get ${short}: ${r.stderr}`);
         }
       });
@@ -663,7 +639,7 @@ for (const backend of e2eBackends()) {
         assert.equal(v.serverVersion.minor, '30');
         assert.equal(v.clientVersion.minor, '30');
         const info = await k('cluster-info');
-        assert.match(info, new RegExp(`Kubernetes control plane.* is running at .*https://127\\.0\\.0\\.1:${s.port}`));
+        assert.match(info, new RegExp(`Kubernetes control plane.* is running at .*https://127\\.0\\.0\\.1:${server().port}`));
       });
 
       it('get all shows services, deployments and jobs', async () => {
@@ -694,7 +670,7 @@ for (const backend of e2eBackends()) {
         const cm = await k('explain', 'cm');
         assert.match(cm, /^KIND:\s+ConfigMap\nVERSION:\s+v1\n/);
         assert.match(cm, /^ {2}data\t<map\[string\]string>$/m);
-        const r = await kubectl(s, ['explain', 'deployment.spec.nope']);
+        const r = await kubectl(server(), ['explain', 'deployment.spec.nope']);
         assertFailed(r, 'error: field "nope" does not exist\n');
       });
     });
@@ -707,41 +683,41 @@ for (const backend of e2eBackends()) {
       });
 
       it('get and delete of a missing object, and an unknown resource type', async () => {
-        assertFailed(await kubectl(s, ['get', 'cm', 'nope', '-n', ns]), 'Error from server (NotFound): configmaps "nope" not found\n');
-        assertFailed(await kubectl(s, ['get', 'deploy', 'nope', '-n', ns]), 'Error from server (NotFound): deployments.apps "nope" not found\n');
-        assertFailed(await kubectl(s, ['delete', 'secret', 'nope', '-n', ns]), 'Error from server (NotFound): secrets "nope" not found\n');
-        assertFailed(await kubectl(s, ['get', 'ns', 'nope']), 'Error from server (NotFound): namespaces "nope" not found\n');
-        assertFailed(await kubectl(s, ['get', 'widgets']), 'error: the server doesn\'t have a resource type "widgets"\n');
-        const r = await kubectl(s, ['get', 'cm', '--ignore-not-found', 'nope', '-n', ns]);
+        assertFailed(await kubectl(server(), ['get', 'cm', 'nope', '-n', ns]), 'Error from server (NotFound): configmaps "nope" not found\n');
+        assertFailed(await kubectl(server(), ['get', 'deploy', 'nope', '-n', ns]), 'Error from server (NotFound): deployments.apps "nope" not found\n');
+        assertFailed(await kubectl(server(), ['delete', 'secret', 'nope', '-n', ns]), 'Error from server (NotFound): secrets "nope" not found\n');
+        assertFailed(await kubectl(server(), ['get', 'ns', 'nope']), 'Error from server (NotFound): namespaces "nope" not found\n');
+        assertFailed(await kubectl(server(), ['get', 'widgets']), 'error: the server doesn\'t have a resource type "widgets"\n');
+        const r = await kubectl(server(), ['get', 'cm', '--ignore-not-found', 'nope', '-n', ns]);
         assert.equal(r.code, 0);
         assert.equal(r.stdout + r.stderr, '');
       });
 
       it('create of an existing object is AlreadyExists', async () => {
-        assertFailed(await kubectl(s, ['create', 'cm', 'dup', '-n', ns]), 'error: failed to create configmap: configmaps "dup" already exists\n');
+        assertFailed(await kubectl(server(), ['create', 'cm', 'dup', '-n', ns]), 'error: failed to create configmap: configmaps "dup" already exists\n');
         const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dup', namespace: ns } });
-        assertFailed(await kubectl(s, ['create', '-f', '-'], manifest), 'Error from server (AlreadyExists): error when creating "STDIN": configmaps "dup" already exists\n');
+        assertFailed(await kubectl(server(), ['create', '-f', '-'], manifest), 'Error from server (AlreadyExists): error when creating "STDIN": configmaps "dup" already exists\n');
       });
 
       it('an invalid name is a 422 with the validation message', async () => {
         const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Bad_Name', namespace: ns } });
         assertFailed(
-          await kubectl(s, ['create', '-f', '-'], manifest),
+          await kubectl(server(), ['create', '-f', '-'], manifest),
           `The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')\n`,
         );
         assertFailed(
-          await kubectl(s, ['create', 'namespace', 'Bad.NS']),
+          await kubectl(server(), ['create', 'namespace', 'Bad.NS']),
           `The Namespace "Bad.NS" is invalid: metadata.name: Invalid value: "Bad.NS": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')\n`,
         );
       });
 
       it('--dry-run=server creates nothing', async () => {
         assert.equal(await k('create', 'cm', 'dry', '-n', ns, '--from-literal=a=b', '--dry-run=server'), 'configmap/dry created (server dry run)\n');
-        assertFailed(await kubectl(s, ['get', 'cm', 'dry', '-n', ns]), 'Error from server (NotFound): configmaps "dry" not found\n');
+        assertFailed(await kubectl(server(), ['get', 'cm', 'dry', '-n', ns]), 'Error from server (NotFound): configmaps "dry" not found\n');
         const dryYaml = parseYaml(await k('create', 'cm', 'dry', '-n', ns, '--from-literal=a=b', '--dry-run=server', '-o', 'yaml'));
         assert.equal(dryYaml.metadata.name, 'dry');
         assert.match(dryYaml.metadata.uid, /^[0-9a-f-]{36}$/, 'a server dry run returns the object as it would be stored');
-        assertFailed(await kubectl(s, ['get', 'cm', 'dry', '-n', ns]), 'Error from server (NotFound): configmaps "dry" not found\n');
+        assertFailed(await kubectl(server(), ['get', 'cm', 'dry', '-n', ns]), 'Error from server (NotFound): configmaps "dry" not found\n');
       });
 
       it('--dry-run=server changes nothing on label and patch', async () => {
@@ -774,10 +750,10 @@ spec:
 `;
 
       it('a YAML with an unknown field fails under --validate=strict (the default) with the strict decoding message', async () => {
-        const strict = await kubectl(s, ['create', '-f', '-', '--validate=strict'], withUnknownField('strict'));
+        const strict = await kubectl(server(), ['create', '-f', '-', '--validate=strict'], withUnknownField('strict'));
         assertFailed(strict, 'Error from server (BadRequest): error when creating "STDIN": ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "spec"\n');
-        assertFailed(await kubectl(s, ['create', '-f', '-'], withUnknownField('strict')), strict.stderr);
-        assertFailed(await kubectl(s, ['get', 'cm', 'strict', '-n', ns]), 'Error from server (NotFound): configmaps "strict" not found\n');
+        assertFailed(await kubectl(server(), ['create', '-f', '-'], withUnknownField('strict')), strict.stderr);
+        assertFailed(await kubectl(server(), ['get', 'cm', 'strict', '-n', ns]), 'Error from server (NotFound): configmaps "strict" not found\n');
       });
 
       it('a nested unknown field is named by its path', async () => {
@@ -791,18 +767,18 @@ spec:
           },
         });
         assertFailed(
-          await kubectl(s, ['create', '-f', '-', '--validate=strict'], nested),
+          await kubectl(server(), ['create', '-f', '-', '--validate=strict'], nested),
           'Error from server (BadRequest): error when creating "STDIN": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imagePullPolice"\n',
         );
       });
 
       it('an unknown field warns under --validate=warn and passes silently under --validate=false', async () => {
-        const warn = await kubectl(s, ['create', '-f', '-', '--validate=warn'], withUnknownField('warned'));
+        const warn = await kubectl(server(), ['create', '-f', '-', '--validate=warn'], withUnknownField('warned'));
         assert.equal(warn.code, 0, warn.stderr);
         assert.equal(warn.stdout, 'configmap/warned created\n');
         assert.equal(warn.stderr, 'Warning: unknown field "spec"\n');
 
-        const loose = await kubectl(s, ['create', '-f', '-', '--validate=false'], withUnknownField('loose'));
+        const loose = await kubectl(server(), ['create', '-f', '-', '--validate=false'], withUnknownField('loose'));
         assert.equal(loose.code, 0, loose.stderr);
         assert.equal(loose.stdout, 'configmap/loose created\n');
         assert.equal(loose.stderr, '');

@@ -3,9 +3,10 @@
  * cascading deletion (background, orphan, foreground: the garbage collector's work), namespace
  * deletion, and objects surviving a restart of the server unchanged.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { e2eBackends, kubectl, kubectlOk, kubectlStream, startSkiff, type KubectlResult, type SkiffProcess } from '../harness/skiff.js';
+import { e2eBackends, kubectl, kubectlStream, type KubectlResult } from '../harness/skiff.js';
+import { kubectlSuite } from './kubectl-helpers.js';
 
 const HOLD = 'example.com/hold';
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
@@ -31,19 +32,8 @@ function notFound(r: KubectlResult, resource: string, name: string): boolean {
 
 for (const backend of e2eBackends()) {
   describe(`kubectl deletion and restarts on ${backend}`, () => {
-    let s: SkiffProcess;
-    before(async () => {
-      s = await startSkiff({ backend });
-    });
-    after(async () => {
-      await s?.stop();
-    });
-
-    const k = (...args: string[]) => kubectlOk(s, args);
-    const kIn = (input: string, ...args: string[]) => kubectlOk(s, args, input);
-    const getJson = async (...args: string[]) => JSON.parse(await k('get', ...args, '-o', 'json'));
-    const newNamespace = async (name: string) => assert.equal(await k('create', 'namespace', name), `namespace/${name} created\n`);
-    const isGone = async (resource: string, name: string, ns?: string) => notFound(await kubectl(s, ['get', resource, name, ...(ns ? ['-n', ns] : [])]), resource, name);
+    const { server, k, kIn, getJson, newNamespace } = kubectlSuite(backend);
+    const isGone = async (resource: string, name: string, ns?: string) => notFound(await kubectl(server(), ['get', resource, name, ...(ns ? ['-n', ns] : [])]), resource, name);
     const heldConfigMap = (ns: string, name: string, extra: object = {}) =>
       kIn(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, finalizers: [HOLD], ...extra }, data: { k: 'v' } }), 'create', '-f', '-');
 
@@ -68,7 +58,7 @@ for (const backend of e2eBackends()) {
 
         // Still writable, but no new finalizers; deleting again changes nothing.
         assert.equal(await k('label', 'cm', 'held', '-n', ns, 'x=y'), 'configmap/held labeled\n');
-        const add = await kubectl(s, ['patch', 'cm', 'held', '-n', ns, '--type=json', '-p', '[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/another"}]']);
+        const add = await kubectl(server(), ['patch', 'cm', 'held', '-n', ns, '--type=json', '-p', '[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/another"}]']);
         assert.notEqual(add.code, 0);
         assert.equal(
           add.stderr,
@@ -83,7 +73,7 @@ for (const backend of e2eBackends()) {
 
       it('a waiting delete of a finalized object returns when the finalizer is removed', async () => {
         await heldConfigMap(ns, 'held-wait');
-        const del = kubectlStream(s, ['delete', 'cm', 'held-wait', '-n', ns, '--timeout=30s', '-v=6']);
+        const del = kubectlStream(server(), ['delete', 'cm', 'held-wait', '-n', ns, '--timeout=30s', '-v=6']);
         try {
           await del.waitFor(/GET https:\/\/\S+\/configmaps\?\S*watch=true\S* 200 OK/);
           assert.match(del.output(), /^configmap "held-wait" deleted$/m);
@@ -179,7 +169,7 @@ for (const backend of e2eBackends()) {
       });
 
       it('a terminating namespace refuses new content', async () => {
-        const late = await kubectl(s, ['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late', namespace: ns } }));
+        const late = await kubectl(server(), ['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late', namespace: ns } }));
         assert.notEqual(late.code, 0);
         assert.equal(
           late.stderr,
@@ -200,7 +190,7 @@ for (const backend of e2eBackends()) {
         await k('patch', 'cm', 'held', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
         await poll('the namespace to go', async () => ((await isGone('namespaces', ns)) ? true : undefined), 30_000);
         await newNamespace(ns);
-        const r = await kubectl(s, ['get', 'all,secrets', '-n', ns]);
+        const r = await kubectl(server(), ['get', 'all,secrets', '-n', ns]);
         assert.equal(r.stdout, '');
         assert.equal(r.stderr, `No resources found in ${ns} namespace.\n`);
         assert.ok(await isGone('configmaps', 'plain', ns));
@@ -217,7 +207,7 @@ for (const backend of e2eBackends()) {
       });
 
       it('creating in a namespace that does not exist is NotFound', async () => {
-        const r = await kubectl(s, ['create', 'cm', 'x', '-n', 'd-never']);
+        const r = await kubectl(server(), ['create', 'cm', 'x', '-n', 'd-never']);
         assert.notEqual(r.code, 0);
         assert.equal(r.stderr, 'error: failed to create configmap: namespaces "d-never" not found\n');
       });
@@ -240,7 +230,7 @@ for (const backend of e2eBackends()) {
         const listRv = Number(JSON.parse(await k('get', '--raw', '/api/v1/configmaps?limit=1')).metadata.resourceVersion);
         assert.ok(listRv >= Number(before.cm.metadata.resourceVersion));
 
-        await s.restart();
+        await server().restart();
 
         assert.deepEqual(await getJson('cm', 'kept', '-n', ns), before.cm);
         assert.deepEqual(await getJson('secret', 'kept', '-n', ns), before.secret);
@@ -263,7 +253,7 @@ for (const backend of e2eBackends()) {
         assert.ok(listRvAfter >= Number(fresh.metadata.resourceVersion));
 
         // A watch from the resourceVersion read before the restart replays what happened since.
-        const w = kubectlStream(s, ['get', '--raw', `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${listRv}`]);
+        const w = kubectlStream(server(), ['get', '--raw', `/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${listRv}`]);
         try {
           await w.waitFor(/"name":"fresh"[^\n]*\n/);
           const events = w

@@ -5,9 +5,10 @@
  * gnostic protobuf kubectl decodes: create and apply of a valid List, and a strict-validation error
  * for an unknown field inside one of its items.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { kubectl, kubectlOk, startSkiff, type SkiffProcess } from '../harness/skiff.js';
+import { kubectl, kubectlOk } from '../harness/skiff.js';
+import { kubectlSuite } from './kubectl-helpers.js';
 
 interface Item {
   name: string;
@@ -26,15 +27,7 @@ function configMapList(ns: string, items: Item[]): string {
 }
 
 describe('kubectl with kind: List (validated against OpenAPI v2) on sqlite', () => {
-  let s: SkiffProcess;
-  before(async () => {
-    s = await startSkiff({ backend: 'sqlite' });
-  });
-  after(async () => {
-    await s?.stop();
-  });
-
-  const k = (...args: string[]) => kubectlOk(s, args);
+  const { server, k } = kubectlSuite('sqlite');
   const data = async (ns: string, name: string) => JSON.parse(await k('get', 'configmap', name, '-n', ns, '-o', 'json')).data;
 
   it('create -f of a List of two ConfigMaps creates both, after reading /openapi/v2', async () => {
@@ -43,7 +36,7 @@ describe('kubectl with kind: List (validated against OpenAPI v2) on sqlite', () 
       { name: 'alpha', data: { a: '1' } },
       { name: 'beta', data: { b: '2' } },
     ]);
-    const r = await kubectl(s, ['create', '-f', '-', '-v=6'], list);
+    const r = await kubectl(server(), ['create', '-f', '-', '-v=6'], list);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'configmap/alpha created\nconfigmap/beta created\n');
     assert.match(r.stderr, /GET https:\/\/127\.0\.0\.1:\d+\/openapi\/v2\S* 200 OK/);
@@ -58,13 +51,13 @@ describe('kubectl with kind: List (validated against OpenAPI v2) on sqlite', () 
       { name: 'beta', data: { b: '2' } },
     ];
     // Created without apply: kubectl warns about the missing last-applied annotation and adds it.
-    const first = await kubectl(s, ['apply', '-f', '-'], configMapList(ns, items));
+    const first = await kubectl(server(), ['apply', '-f', '-'], configMapList(ns, items));
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout, 'configmap/alpha configured\nconfigmap/beta configured\n');
-    const changed = await kubectlOk(s, ['apply', '-f', '-'], configMapList(ns, [{ name: 'alpha', data: { a: '10' } }, items[1]]));
+    const changed = await kubectlOk(server(), ['apply', '-f', '-'], configMapList(ns, [{ name: 'alpha', data: { a: '10' } }, items[1]]));
     assert.equal(changed, 'configmap/alpha configured\nconfigmap/beta unchanged\n');
     assert.deepEqual(await data(ns, 'alpha'), { a: '10' });
-    const again = await kubectlOk(s, ['apply', '-f', '-'], configMapList(ns, [{ name: 'alpha', data: { a: '10' } }, items[1]]));
+    const again = await kubectlOk(server(), ['apply', '-f', '-'], configMapList(ns, [{ name: 'alpha', data: { a: '10' } }, items[1]]));
     assert.equal(again, 'configmap/alpha unchanged\nconfigmap/beta unchanged\n');
   });
 
@@ -74,12 +67,12 @@ describe('kubectl with kind: List (validated against OpenAPI v2) on sqlite', () 
       { name: 'p', data: { one: '1' } },
       { name: 'q', data: { two: '2' } },
     ]);
-    assert.equal(await kubectlOk(s, ['apply', '-f', '-'], list), 'configmap/p created\nconfigmap/q created\n');
+    assert.equal(await kubectlOk(server(), ['apply', '-f', '-'], list), 'configmap/p created\nconfigmap/q created\n');
     const printed = await k('get', 'configmap', 'p', 'q', '-n', 'list-apply', '-o', 'yaml');
     assert.match(printed, /^apiVersion: v1\nitems:\n/);
     assert.match(printed, /\nkind: List\n/);
     // Its items carry resourceVersion, uid, …, so the last-applied annotation changes: "configured", as upstream says.
-    assert.equal(await kubectlOk(s, ['apply', '-f', '-'], printed), 'configmap/p configured\nconfigmap/q configured\n');
+    assert.equal(await kubectlOk(server(), ['apply', '-f', '-'], printed), 'configmap/p configured\nconfigmap/q configured\n');
     assert.deepEqual(await data('list-apply', 'p'), { one: '1' });
     assert.deepEqual(await data('list-apply', 'q'), { two: '2' });
   });
@@ -90,7 +83,7 @@ describe('kubectl with kind: List (validated against OpenAPI v2) on sqlite', () 
       { name: 'good', data: { a: '1' } },
       { name: 'bad', data: { b: '2' }, extra: { bogusField: 'x' } },
     ]);
-    const r = await kubectl(s, ['create', '-f', '-', '--validate=strict'], list);
+    const r = await kubectl(server(), ['create', '-f', '-', '--validate=strict'], list);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /error validating data/);
     assert.match(r.stderr, /ValidationError\(ConfigMap\): unknown field "bogusField" in io\.k8s\.api\.core\.v1\.ConfigMap/);
@@ -123,7 +116,7 @@ items:
           - containerPort: 80
             portName: http
 `;
-    const r = await kubectl(s, ['create', '-f', '-', '--validate=strict'], list);
+    const r = await kubectl(server(), ['create', '-f', '-', '--validate=strict'], list);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /ValidationError\(Deployment\.spec\.template\.spec\.containers\[0\]\.ports\[0\]\): unknown field "portName" in io\.k8s\.api\.core\.v1\.ContainerPort/);
   });

@@ -3,25 +3,16 @@
  * label selectors (equality and set-based), field selectors, and the server's 400 for a field a
  * kind cannot be selected on.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { e2eBackends, kubectl, kubectlOk, startSkiff, type SkiffProcess } from '../harness/skiff.js';
+import { e2eBackends, kubectl } from '../harness/skiff.js';
+import { kubectlSuite } from './kubectl-helpers.js';
 
 const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
 
 for (const backend of e2eBackends()) {
   describe(`kubectl list and selectors on ${backend}`, () => {
-    let s: SkiffProcess;
-    before(async () => {
-      s = await startSkiff({ backend });
-    });
-    after(async () => {
-      await s?.stop();
-    });
-
-    const k = (...args: string[]) => kubectlOk(s, args);
-    const kIn = (input: string, ...args: string[]) => kubectlOk(s, args, input);
-    const newNamespace = async (name: string) => assert.equal(await k('create', 'namespace', name), `namespace/${name} created\n`);
+    const { server, k, kIn, newNamespace } = kubectlSuite(backend);
     const names = async (...args: string[]) => (await k('get', ...args, '-o', 'name')).split('\n').filter(Boolean);
     /** Creates ConfigMaps with one `kubectl create` of a stream of JSON documents. */
     const configMaps = (ns: string, specs: { name: string; labels?: Record<string, string> }[]) =>
@@ -47,7 +38,7 @@ for (const backend of e2eBackends()) {
       });
 
       it('pages through every object, one request per page, with one table header', async () => {
-        const r = await kubectl(s, ['get', 'cm', '-n', ns, '-l', 'batch=chunk', '--chunk-size=2', '-v=6']);
+        const r = await kubectl(server(), ['get', 'cm', '-n', ns, '-l', 'batch=chunk', '--chunk-size=2', '-v=6']);
         assert.equal(r.code, 0, r.stderr);
         const lines = r.stdout.trimEnd().split('\n');
         assert.match(lines[0], /^NAME\s+DATA\s+AGE$/);
@@ -77,7 +68,7 @@ for (const backend of e2eBackends()) {
       });
 
       it('--chunk-size=0 asks for everything at once', async () => {
-        const r = await kubectl(s, ['get', 'cm', '-n', ns, '-l', 'batch=chunk', '--chunk-size=0', '-o', 'name', '-v=6']);
+        const r = await kubectl(server(), ['get', 'cm', '-n', ns, '-l', 'batch=chunk', '--chunk-size=0', '-o', 'name', '-v=6']);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, all.map((n) => `configmap/${n}\n`).join(''));
         assert.equal(count(r.stderr, /\/api\/v1\/namespaces\/l-chunk\/configmaps\S* 200 OK/g), 1);
@@ -87,7 +78,7 @@ for (const backend of e2eBackends()) {
       it('delete -l removes every selected object', async () => {
         const out = await k('delete', 'cm', '-n', ns, '-l', 'batch=chunk');
         assert.equal(out, all.map((n) => `configmap "${n}" deleted\n`).join(''));
-        const r = await kubectl(s, ['get', 'cm', '-n', ns, '-l', 'batch=chunk']);
+        const r = await kubectl(server(), ['get', 'cm', '-n', ns, '-l', 'batch=chunk']);
         assert.equal(r.stderr, `No resources found in ${ns} namespace.\n`);
         assert.deepEqual(await names('cm', '-n', 'l-chunk-other', '-l', 'batch=chunk'), ['configmap/x0']);
       });
@@ -125,7 +116,7 @@ for (const backend of e2eBackends()) {
       }
 
       it('a malformed selector is the server\'s 400', async () => {
-        const r = await kubectl(s, ['get', 'cm', '-n', ns, '-l', 'app in web']);
+        const r = await kubectl(server(), ['get', 'cm', '-n', ns, '-l', 'app in web']);
         assert.equal(r.code, 1);
         assert.match(
           r.stderr,
@@ -164,19 +155,19 @@ for (const backend of e2eBackends()) {
       });
 
       it('an unsupported field is the server\'s 400, worded per kind', async () => {
-        const cm = await kubectl(s, ['get', 'cm', '-n', ns, '--field-selector', 'data.k=v']);
+        const cm = await kubectl(server(), ['get', 'cm', '-n', ns, '--field-selector', 'data.k=v']);
         assert.equal(cm.code, 1);
         assert.equal(
           cm.stderr,
           'Error from server (BadRequest): Unable to find "/v1, Resource=configmaps" that match label selector "", field selector "data.k=v": "data.k" is not a known field selector: only "metadata.name", "metadata.namespace"\n',
         );
-        const secret = await kubectl(s, ['get', 'secrets', '-n', ns, '-l', 'x=y', '--field-selector', 'immutable=true']);
+        const secret = await kubectl(server(), ['get', 'secrets', '-n', ns, '-l', 'x=y', '--field-selector', 'immutable=true']);
         assert.equal(secret.code, 1);
         assert.equal(
           secret.stderr,
           'Error from server (BadRequest): Unable to find "/v1, Resource=secrets" that match label selector "x=y", field selector "immutable=true": field label not supported: immutable\n',
         );
-        const deploy = await kubectl(s, ['get', 'deploy', '-n', ns, '--field-selector', 'spec.replicas=1']);
+        const deploy = await kubectl(server(), ['get', 'deploy', '-n', ns, '--field-selector', 'spec.replicas=1']);
         assert.equal(
           deploy.stderr,
           'Error from server (BadRequest): Unable to find "apps/v1, Resource=deployments" that match label selector "", field selector "spec.replicas=1": "spec.replicas" is not a known field selector: only "metadata.name", "metadata.namespace"\n',
@@ -188,7 +179,7 @@ for (const backend of e2eBackends()) {
         assert.equal(await k('run', 'always', '-n', ns, '--image=busybox:1.36', '--', 'sleep', '3600'), 'pod/always created\n');
         assert.deepEqual(await names('pods', '-n', ns, '--field-selector', 'spec.restartPolicy=Never'), ['pod/once']);
         assert.deepEqual(await names('pods', '-n', ns, '--field-selector', 'spec.restartPolicy=Always'), ['pod/always']);
-        const r = await kubectl(s, ['get', 'pods', '-n', ns, '--field-selector', 'spec.containers=x']);
+        const r = await kubectl(server(), ['get', 'pods', '-n', ns, '--field-selector', 'spec.containers=x']);
         assert.equal(
           r.stderr,
           'Error from server (BadRequest): Unable to find "/v1, Resource=pods" that match label selector "", field selector "spec.containers=x": field label not supported: spec.containers\n',

@@ -3,9 +3,10 @@
  * object, or watch event) per change, selectors applied to the stream, and waits that end on a
  * condition or on deletion. No timing is asserted: every wait is a bounded poll on the output.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { e2eBackends, kubectl, kubectlOk, kubectlStream, startSkiff, type SkiffProcess } from '../harness/skiff.js';
+import { e2eBackends, kubectl, kubectlStream } from '../harness/skiff.js';
+import { kubectlSuite } from './kubectl-helpers.js';
 
 type Stream = ReturnType<typeof kubectlStream>;
 
@@ -46,21 +47,14 @@ const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
 
 for (const backend of e2eBackends()) {
   describe(`kubectl get -w on ${backend}`, () => {
-    let s: SkiffProcess;
     const streams: Stream[] = [];
-    before(async () => {
-      s = await startSkiff({ backend });
-    });
+    // Registered before the suite's hooks, so the watches end before the server stops.
     after(async () => {
       for (const w of streams) await w.stop();
-      await s?.stop();
     });
-
-    const k = (...args: string[]) => kubectlOk(s, args);
-    const kIn = (input: string, ...args: string[]) => kubectlOk(s, args, input);
-    const newNamespace = async (name: string) => assert.equal(await k('create', 'namespace', name), `namespace/${name} created\n`);
+    const { server, k, kIn, newNamespace } = kubectlSuite(backend);
     const watch = (...args: string[]) => {
-      const w = kubectlStream(s, args);
+      const w = kubectlStream(server(), args);
       streams.push(w);
       return w;
     };
@@ -223,7 +217,7 @@ for (const backend of e2eBackends()) {
       const ns = 'w-wait';
       await newNamespace(ns);
       await k('create', 'cm', 'gate', '-n', ns, '--from-literal=ready=no');
-      const condition = kubectl(s, ['wait', '--for=jsonpath={.data.ready}=yes', 'cm/gate', '-n', ns, '--timeout=30s']);
+      const condition = kubectl(server(), ['wait', '--for=jsonpath={.data.ready}=yes', 'cm/gate', '-n', ns, '--timeout=30s']);
       await k('patch', 'cm', 'gate', '-n', ns, '-p', '{"data":{"ready":"yes"}}');
       const met = await condition;
       assert.equal(met.code, 0, met.stderr);

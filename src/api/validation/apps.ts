@@ -20,6 +20,7 @@ import {
   selectorIsEmpty,
   selectorMatches,
   semanticEqual,
+  specOf,
   str,
   validateLabelSelector,
   validatePositiveIntOrPercent,
@@ -27,10 +28,6 @@ import {
   type Obj,
 } from './util.js';
 import { nameIsDNSSubdomain } from './names.js';
-
-function specOf(obj: KubeObject): Obj {
-  return ensureObj(obj, 'spec');
-}
 
 function templateLabels(spec: Obj): unknown {
   return isObj(spec.template) && isObj(spec.template.metadata) ? spec.template.metadata.labels : undefined;

@@ -20,6 +20,7 @@ import {
   objs,
   selectorMatches,
   semanticEqual,
+  specOf,
   str,
   validateLabelSelector,
   validateLabels,
@@ -34,10 +35,6 @@ const JOB_NAME = 'batch.kubernetes.io/job-name';
 const LEGACY_JOB_NAME = 'job-name';
 const CONTROLLER_UID = 'batch.kubernetes.io/controller-uid';
 const LEGACY_CONTROLLER_UID = 'controller-uid';
-
-function specOf(obj: KubeObject): Obj {
-  return ensureObj(obj, 'spec');
-}
 
 function templateMeta(spec: Obj): Obj {
   return ensureObj(ensureObj(spec, 'template'), 'metadata');

@@ -4,7 +4,9 @@
  * ObjectMeta is validated separately (meta.ts); these cover everything else.
  */
 import { causes } from '../../apiserver/errors.js';
+import { deepEqual } from '../json.js';
 import type { KubeObject, Strategy } from '../types.js';
+import { eventStrategy } from './events.js';
 import { validateKubeFinalizerName } from './meta.js';
 import {
   CIDR_ERROR,
@@ -37,7 +39,6 @@ import { compareQuantity, quantityNano, quantityString, roundUpToMilli } from '.
 import {
   arr,
   child,
-  deepEqual,
   ensureObj,
   goStringMap,
   goStringSlice,
@@ -50,18 +51,16 @@ import {
   nonNegative,
   objs,
   semanticEqual,
+  specOf,
   str,
   validateLabelName,
+  validateQualifiedName,
   validateLabels,
   type Causes,
   type Obj,
 } from './util.js';
 
 const MAX_SECRET_SIZE = 1024 * 1024;
-
-function specOf(obj: KubeObject): Obj {
-  return ensureObj(obj, 'spec');
-}
 
 function roundResourceList(rl: unknown): void {
   if (!isObj(rl)) return;
@@ -849,37 +848,6 @@ export const endpointsStrategy: Strategy = {
   },
 };
 
-// ---- Event (core/v1) ------------------------------------------------------------------------
-
-export const eventStrategy: Strategy = {
-  validate(obj) {
-    const errs: Causes = [];
-    const ns = str(metaOf(obj).namespace);
-    const involved: Obj = isObj(obj.involvedObject) ? obj.involvedObject : {};
-    const ins = str(involved.namespace);
-    if (!obj.eventTime) {
-      if (ins === '') {
-        if (ns !== '' && ns !== 'default') errs.push(causes.invalid('involvedObject.namespace', ins, 'does not match event.namespace'));
-      } else if (ns !== ins) {
-        errs.push(causes.invalid('involvedObject.namespace', ins, 'does not match event.namespace'));
-      }
-    } else {
-      if (ins === '' && ns !== 'default' && ns !== 'kube-system') errs.push(causes.invalid('involvedObject.namespace', ins, 'does not match event.namespace'));
-      if (str(obj.reportingComponent) === '') errs.push(causes.required('reportingComponent'));
-      for (const m of isQualifiedName(str(obj.reportingComponent))) errs.push(causes.invalid('reportingComponent', str(obj.reportingComponent), m));
-      if (str(obj.reportingInstance) === '') errs.push(causes.required('reportingInstance'));
-      if (str(obj.reportingInstance).length > 128) errs.push(causes.invalid('reportingInstance', '', 'can have at most 128 characters'));
-      if (str(obj.action) === '') errs.push(causes.required('action'));
-      if (str(obj.action).length > 128) errs.push(causes.invalid('action', '', 'can have at most 128 characters'));
-      if (str(obj.reason) === '') errs.push(causes.required('reason'));
-      if (str(obj.reason).length > 128) errs.push(causes.invalid('reason', '', 'can have at most 128 characters'));
-      if (str(obj.message).length > 1024) errs.push(causes.invalid('message', '', 'can have at most 1024 characters'));
-    }
-    for (const m of isDNS1123Subdomain(ns)) errs.push(causes.invalid('namespace', ns, m));
-    return errs;
-  },
-};
-
 // ---- LimitRange / ResourceQuota / ServiceAccount --------------------------------------------
 
 export const limitRangeStrategy: Strategy = {
@@ -953,7 +921,7 @@ export const resourceQuotaStrategy: Strategy = {
     for (const [k, v] of Object.entries(isObj(spec.hard) ? spec.hard : {})) {
       const p = key('spec.hard', k);
       const before = errs.length;
-      for (const m of isQualifiedName(k)) errs.push(causes.invalid(p, k, m));
+      validateQualifiedName(k, p, errs);
       if (errs.length === before && !k.includes('/') && !STANDARD_QUOTA_RESOURCES.has(k) && !k.startsWith('count/') && !k.startsWith('requests.hugepages-') && !k.startsWith('hugepages-')) {
         errs.push(causes.invalid(p, k, 'must be a standard resource for quota'));
       }

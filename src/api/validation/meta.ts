@@ -8,7 +8,7 @@ import { causes } from '../../apiserver/errors.js';
 import type { KubeObject, ResourceEntry } from '../types.js';
 import { groupKind } from '../types.js';
 import { isQualifiedName, nameIsDNS1035Label, nameIsDNSLabel, nameIsDNSSubdomain, nameIsPathSegment, type NameFn } from './names.js';
-import { arr, child, index, invalidRaw, isObj, semanticEqual, str, validateLabels, type Causes, type Obj } from './util.js';
+import { arr, child, index, invalidRaw, isObj, semanticEqual, str, validateLabels, validateQualifiedName, type Causes, type Obj } from './util.js';
 
 export {
   isDNS1123Label,
@@ -130,7 +130,7 @@ export function validateFinalizers(finalizers: unknown, field: string, errs: Cau
   let foreground = false;
   for (const f of finalizers) {
     const s = str(f);
-    for (const m of isQualifiedName(s)) errs.push(causes.invalid(field, s, m));
+    validateQualifiedName(s, field, errs);
     if (s === 'orphan') orphan = true;
     if (s === 'foregroundDeletion') foreground = true;
   }
@@ -144,6 +144,15 @@ export function validateKubeFinalizerName(name: string, field: string, errs: Cau
   }
 }
 
+/** Labels, annotations, owner references and finalizers: checked alike on create and on update. */
+function validateMetaContent(meta: Obj, errs: Causes): void {
+  validateLabels(meta.labels, child(META, 'labels'), errs);
+  validateAnnotations(meta.annotations, child(META, 'annotations'), errs);
+  validateOwnerReferences(meta.ownerReferences, child(META, 'ownerReferences'), errs);
+  validateFinalizers(meta.finalizers, child(META, 'finalizers'), errs);
+  arr(meta.finalizers).forEach((f, i) => validateKubeFinalizerName(str(f), index(child(META, 'finalizers'), i), errs));
+}
+
 function validateCommon(meta: Obj, namespaced: boolean, errs: Causes): void {
   const ns = str(meta.namespace);
   if (namespaced) {
@@ -155,11 +164,7 @@ function validateCommon(meta: Obj, namespaced: boolean, errs: Causes): void {
   if (typeof meta.generation === 'number' && meta.generation < 0) {
     errs.push(causes.invalid(child(META, 'generation'), meta.generation, 'must be greater than or equal to 0'));
   }
-  validateLabels(meta.labels, child(META, 'labels'), errs);
-  validateAnnotations(meta.annotations, child(META, 'annotations'), errs);
-  validateOwnerReferences(meta.ownerReferences, child(META, 'ownerReferences'), errs);
-  validateFinalizers(meta.finalizers, child(META, 'finalizers'), errs);
-  arr(meta.finalizers).forEach((f, i) => validateKubeFinalizerName(str(f), index(child(META, 'finalizers'), i), errs));
+  validateMetaContent(meta, errs);
 }
 
 /**
@@ -228,11 +233,7 @@ export function validateObjectMetaUpdate(obj: KubeObject, old: KubeObject, _rule
     errs.push(causes.invalid(child(META, 'deletionGracePeriodSeconds'), meta.deletionGracePeriodSeconds, 'field is immutable'));
   }
 
-  validateLabels(meta.labels, child(META, 'labels'), errs);
-  validateAnnotations(meta.annotations, child(META, 'annotations'), errs);
-  validateOwnerReferences(meta.ownerReferences, child(META, 'ownerReferences'), errs);
-  validateFinalizers(meta.finalizers, child(META, 'finalizers'), errs);
-  arr(meta.finalizers).forEach((f, i) => validateKubeFinalizerName(str(f), index(child(META, 'finalizers'), i), errs));
+  validateMetaContent(meta, errs);
   return errs;
 }
 

@@ -107,8 +107,22 @@ export function isDNS1035Label(value: string): string[] {
   return errs;
 }
 
-/** Label keys, annotation keys, finalizers, taint keys: "[prefix/]name". */
-export function isQualifiedName(value: string): string[] {
+/**
+ * How a message names the rule and counts lengths. Object validation speaks as apimachinery 1.30's
+ * util/validation does ("a qualified name", "characters"); label selectors as its newer
+ * api/validate/content package does ("a valid label key", "bytes"). Clients compare both texts, so
+ * one implementation serves both with the wording as a parameter.
+ */
+interface Wording {
+  qualifiedName: string;
+  unit: 'characters' | 'bytes';
+}
+const VALIDATION: Wording = { qualifiedName: 'a qualified name', unit: 'characters' };
+const SELECTOR: Wording = { qualifiedName: 'a valid label key', unit: 'bytes' };
+
+const tooLong = (n: number, w: Wording) => `must be no more than ${n} ${w.unit}`;
+
+function qualifiedNameErrors(value: string, w: Wording): string[] {
   const errs: string[] = [];
   const parts = value.split('/');
   let name: string;
@@ -118,24 +132,35 @@ export function isQualifiedName(value: string): string[] {
     const prefix = parts[0];
     name = parts[1];
     if (prefix.length === 0) errs.push(`prefix part ${EMPTY_ERROR}`);
-    else for (const m of isDNS1123Subdomain(prefix)) errs.push(`prefix part ${m}`);
+    else {
+      if (byteLength(prefix) > DNS1123_SUBDOMAIN_MAX) errs.push(`prefix part ${tooLong(DNS1123_SUBDOMAIN_MAX, w)}`);
+      if (!DNS1123_SUBDOMAIN_RE.test(prefix)) errs.push(`prefix part ${regexError(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, 'example.com')}`);
+    }
   } else {
     return [
-      `a qualified name ${regexError(QUALIFIED_NAME_ERR, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+      `${w.qualifiedName} ${regexError(QUALIFIED_NAME_ERR, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
     ];
   }
   if (name.length === 0) errs.push(`name part ${EMPTY_ERROR}`);
-  else if (byteLength(name) > QUALIFIED_NAME_MAX) errs.push(`name part ${maxLenError(QUALIFIED_NAME_MAX)}`);
+  else if (byteLength(name) > QUALIFIED_NAME_MAX) errs.push(`name part ${tooLong(QUALIFIED_NAME_MAX, w)}`);
   if (!QUALIFIED_NAME_RE.test(name)) errs.push(`name part ${regexError(QUALIFIED_NAME_ERR, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')}`);
   return errs;
 }
 
-export function isValidLabelValue(value: string): string[] {
+function labelValueErrors(value: string, w: Wording): string[] {
   const errs: string[] = [];
-  if (byteLength(value) > LABEL_VALUE_MAX) errs.push(maxLenError(LABEL_VALUE_MAX));
+  if (byteLength(value) > LABEL_VALUE_MAX) errs.push(tooLong(LABEL_VALUE_MAX, w));
   if (!LABEL_VALUE_RE.test(value)) errs.push(regexError(LABEL_VALUE_ERR, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
   return errs;
 }
+
+/** Label keys, annotation keys, finalizers, taint keys: "[prefix/]name". */
+export const isQualifiedName = (value: string): string[] => qualifiedNameErrors(value, VALIDATION);
+export const isValidLabelValue = (value: string): string[] => labelValueErrors(value, VALIDATION);
+/** A label key in a selector (upstream's content.IsLabelKey). */
+export const isSelectorLabelKey = (value: string): string[] => qualifiedNameErrors(value, SELECTOR);
+/** A label value in a selector (upstream's content.IsLabelValue). */
+export const isSelectorLabelValue = (value: string): string[] => labelValueErrors(value, SELECTOR);
 
 function hasChDirPrefix(value: string): string[] {
   if (value === '.') return [`must not be '.'`];

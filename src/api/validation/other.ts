@@ -4,7 +4,8 @@
  */
 import { causes } from '../../apiserver/errors.js';
 import type { KubeObject, Strategy } from '../types.js';
-import { CIDR_ERROR, isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isQualifiedName, isValidCIDR, isValidIP, isValidPortNum, nameIsPathSegment } from './names.js';
+import { eventsV1Strategy } from './events.js';
+import { CIDR_ERROR, isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isValidCIDR, isValidIP, isValidPortNum, nameIsPathSegment } from './names.js';
 import { validatePortNumOrName } from './pod.js';
 import {
   arr,
@@ -16,23 +17,17 @@ import {
   metaOf,
   nonNegative,
   objs,
+  specOf,
   str,
   validateLabelSelector,
   validatePositiveIntOrPercent,
+  validateQualifiedName,
   type Causes,
   type Obj,
 } from './util.js';
 
-function specOf(obj: KubeObject): Obj {
-  return ensureObj(obj, 'spec');
-}
-
 function specIn(obj: KubeObject): Obj {
   return isObj(obj.spec) ? obj.spec : {};
-}
-
-function qualified(value: string, field: string, errs: Causes): void {
-  for (const m of isQualifiedName(value)) errs.push(causes.invalid(field, value, m));
 }
 
 // ---- networking.k8s.io ----------------------------------------------------------------------
@@ -345,33 +340,6 @@ export const endpointSliceStrategy: Strategy = {
   },
 };
 
-// ---- events.k8s.io --------------------------------------------------------------------------
-
-export const eventsV1Strategy: Strategy = {
-  validate(obj) {
-    const errs: Causes = [];
-    const ns = str(metaOf(obj).namespace);
-    const regarding: Obj = isObj(obj.regarding) ? obj.regarding : {};
-    if (!obj.eventTime) errs.push(causes.required('eventTime'));
-    if (str(obj.type) !== 'Normal' && str(obj.type) !== 'Warning') errs.push(causes.invalid('type', str(obj.type), 'has invalid value: ' + str(obj.type)));
-    if (str(regarding.namespace) === '' && ns !== 'default' && ns !== 'kube-system') {
-      errs.push(causes.invalid('regarding.namespace', str(regarding.namespace), 'does not match event.namespace'));
-    } else if (str(regarding.namespace) !== '' && str(regarding.namespace) !== ns) {
-      errs.push(causes.invalid('regarding.namespace', str(regarding.namespace), 'does not match event.namespace'));
-    }
-    if (str(obj.reportingController) === '') errs.push(causes.required('reportingController'));
-    qualified(str(obj.reportingController), 'reportingController', errs);
-    if (str(obj.reportingInstance) === '') errs.push(causes.required('reportingInstance'));
-    if (str(obj.reportingInstance).length > 128) errs.push(causes.invalid('reportingInstance', '', 'can have at most 128 characters'));
-    if (str(obj.action) === '') errs.push(causes.required('action'));
-    if (str(obj.action).length > 128) errs.push(causes.invalid('action', '', 'can have at most 128 characters'));
-    if (str(obj.reason) === '') errs.push(causes.required('reason'));
-    if (str(obj.reason).length > 128) errs.push(causes.invalid('reason', '', 'can have at most 128 characters'));
-    if (str(obj.note).length > 1024) errs.push(causes.invalid('note', '', 'can have at most 1024 characters'));
-    return errs;
-  },
-};
-
 // ---- policy ---------------------------------------------------------------------------------
 
 export const podDisruptionBudgetStrategy: Strategy = {
@@ -512,7 +480,7 @@ export const storageClassStrategy: Strategy = {
     const prov = str(obj.provisioner);
     if (prov === '') errs.push(causes.required('provisioner'));
     else {
-      qualified(prov.toLowerCase(), 'provisioner', errs);
+      validateQualifiedName(prov.toLowerCase(), 'provisioner', errs);
       if (prov.length > 63) errs.push(causes.tooLong('provisioner', 63));
     }
     const rp = str(obj.reclaimPolicy);

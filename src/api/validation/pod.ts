@@ -12,7 +12,6 @@ import {
   isDNS1123Subdomain,
   isEnvVarName,
   isHTTPHeaderName,
-  isQualifiedName,
   isValidIP,
   IP_ERROR,
   isValidLabelValue,
@@ -39,6 +38,8 @@ import {
   validateLabelName,
   validateLabels,
   validateLabelSelector,
+  validateQualifiedName,
+  validateRequirementOperator,
   type Causes,
   type Obj,
 } from './util.js';
@@ -273,10 +274,6 @@ function dns1123Subdomain(value: string, field: string, errs: Causes): void {
   for (const m of isDNS1123Subdomain(value)) errs.push(causes.invalid(field, value, m));
 }
 
-function qualifiedName(value: string, field: string, errs: Causes): void {
-  for (const m of isQualifiedName(value)) errs.push(causes.invalid(field, value, m));
-}
-
 const VOLUME_SOURCES = [
   'emptyDir', 'hostPath', 'gitRepo', 'gcePersistentDisk', 'awsElasticBlockStore', 'secret', 'nfs', 'iscsi', 'glusterfs',
   'persistentVolumeClaim', 'rbd', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'flexVolume', 'configMap', 'azureFile',
@@ -442,7 +439,7 @@ function validateEnv(env: unknown, field: string, errs: Causes): void {
       else {
         const path = str(vf.fieldRef.fieldPath);
         const sub = /^(metadata\.(?:labels|annotations))\['(.*)'\]$/.exec(path);
-        if (sub) qualifiedName(sub[1] === 'metadata.annotations' ? sub[2].toLowerCase() : sub[2], fp, errs);
+        if (sub) validateQualifiedName(sub[1] === 'metadata.annotations' ? sub[2].toLowerCase() : sub[2], fp, errs);
         else if (!ENV_FIELD_PATHS.includes(path)) errs.push(causes.notSupported(child(fp, 'fieldPath'), path, [...ENV_FIELD_PATHS].sort()));
       }
     }
@@ -529,7 +526,7 @@ function isOvercommitAllowed(name: string): boolean {
 
 function validateContainerResourceName(name: string, field: string, errs: Causes): void {
   const before = errs.length;
-  qualifiedName(name, field, errs);
+  validateQualifiedName(name, field, errs);
   if (errs.length > before) return;
   if (!name.includes('/')) {
     if (!STANDARD_CONTAINER_RESOURCES.has(name) && !isHugePages(name)) errs.push(causes.invalid(field, name, 'must be a standard resource for containers'));
@@ -785,23 +782,7 @@ export function validateTolerations(tolerations: unknown, field: string, errs: C
 function validateNodeSelectorTerm(term: Obj, field: string, errs: Causes): void {
   objs(term.matchExpressions).forEach((rq, j) => {
     const p = index(child(field, 'matchExpressions'), j);
-    const values = arr(rq.values);
-    switch (rq.operator) {
-      case 'In':
-      case 'NotIn':
-        if (values.length === 0) errs.push(causes.required(child(p, 'values'), "Required value: must be specified when `operator` is 'In' or 'NotIn'"));
-        break;
-      case 'Exists':
-      case 'DoesNotExist':
-        if (values.length > 0) errs.push(causes.forbidden(child(p, 'values'), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
-        break;
-      case 'Gt':
-      case 'Lt':
-        if (values.length !== 1) errs.push(causes.required(child(p, 'values'), "Required value: must be specified single value when `operator` is 'Lt' or 'Gt'"));
-        break;
-      default:
-        errs.push(causes.invalid(child(p, 'operator'), str(rq.operator), 'not a valid selector operator'));
-    }
+    validateRequirementOperator(rq.operator, arr(rq.values), p, errs, true);
     validateLabelName(str(rq.key), child(p, 'key'), errs);
   });
   objs(term.matchFields).forEach((rq, j) => {
@@ -962,11 +943,11 @@ export function validatePodSpec(spec: Obj, field: string, opts: PodSpecOptions, 
   });
   validateAffinity(spec.affinity, child(field, 'affinity'), errs);
   validateDNSConfig(spec, child(field, 'dnsConfig'), errs);
-  objs(spec.readinessGates).forEach((g, i) => qualifiedName(str(g.conditionType), child(index(child(field, 'readinessGates'), i), 'conditionType'), errs));
+  objs(spec.readinessGates).forEach((g, i) => validateQualifiedName(str(g.conditionType), child(index(child(field, 'readinessGates'), i), 'conditionType'), errs));
   const gates = new Set<string>();
   objs(spec.schedulingGates).forEach((g, i) => {
     const p = index(child(field, 'schedulingGates'), i);
-    qualifiedName(str(g.name), p, errs);
+    validateQualifiedName(str(g.name), p, errs);
     if (gates.has(str(g.name))) errs.push(causes.duplicate(p, str(g.name)));
     gates.add(str(g.name));
   });

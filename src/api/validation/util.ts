@@ -5,6 +5,7 @@
  */
 import type { StatusCause } from '../../apiserver/errors.js';
 import { causes } from '../../apiserver/errors.js';
+import { deepEqual } from '../json.js';
 import type { KubeObject } from '../types.js';
 import { isQualifiedName, isValidLabelValue, isValidPercent } from './names.js';
 
@@ -45,24 +46,13 @@ export function has(o: Obj, k: string): boolean {
   return o[k] !== undefined && o[k] !== null;
 }
 
-export function metaOf(obj: KubeObject): Obj {
-  return isObj(obj.metadata) ? obj.metadata : {};
+/** The object's spec, created empty when absent, for strategies that default into it. */
+export function specOf(obj: KubeObject): Obj {
+  return ensureObj(obj, 'spec');
 }
 
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ak = Object.keys(a).filter((k) => (a as Obj)[k] !== undefined);
-  const bk = Object.keys(b).filter((k) => (b as Obj)[k] !== undefined);
-  if (ak.length !== bk.length) return false;
-  for (const k of ak) if (!deepEqual((a as Obj)[k], (b as Obj)[k])) return false;
-  return true;
+export function metaOf(obj: KubeObject): Obj {
+  return isObj(obj.metadata) ? obj.metadata : {};
 }
 
 /**
@@ -171,9 +161,13 @@ export function immutable(newVal: unknown, oldVal: unknown, field: string, errs:
 
 // ---- labels and selectors (metav1 validation) ----
 
-export function validateLabelName(k: string, field: string, errs: Causes): void {
-  for (const m of isQualifiedName(k)) errs.push(causes.invalid(field, k, m));
+/** One cause per problem with a qualified name ("[prefix/]name"): label keys, condition types, controller names. */
+export function validateQualifiedName(value: string, field: string, errs: Causes): void {
+  for (const m of isQualifiedName(value)) errs.push(causes.invalid(field, value, m));
 }
+
+/** Label keys are qualified names. */
+export const validateLabelName = validateQualifiedName;
 
 export function validateLabels(labels: unknown, field: string, errs: Causes): void {
   if (!isObj(labels)) return;
@@ -185,23 +179,29 @@ export function validateLabels(labels: unknown, field: string, errs: Causes): vo
   }
 }
 
+/**
+ * The operator and values of one selector requirement at `p`, as upstream's
+ * ValidateLabelSelectorRequirement checks them; node selectors (`numeric`) also allow Gt and Lt
+ * with a single value, as its validateNodeSelectorRequirement does.
+ */
+export function validateRequirementOperator(operator: unknown, values: unknown[], p: string, errs: Causes, numeric = false): void {
+  if (operator === 'In' || operator === 'NotIn') {
+    if (values.length === 0) errs.push(causes.required(child(p, 'values'), "Required value: must be specified when `operator` is 'In' or 'NotIn'"));
+  } else if (operator === 'Exists' || operator === 'DoesNotExist') {
+    if (values.length > 0) errs.push(causes.forbidden(child(p, 'values'), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+  } else if (numeric && (operator === 'Gt' || operator === 'Lt')) {
+    if (values.length !== 1) errs.push(causes.required(child(p, 'values'), "Required value: must be specified single value when `operator` is 'Lt' or 'Gt'"));
+  } else {
+    errs.push(causes.invalid(child(p, 'operator'), str(operator), 'not a valid selector operator'));
+  }
+}
+
 export function validateLabelSelector(sel: unknown, field: string, errs: Causes): void {
   if (!isObj(sel)) return;
   objs(sel.matchExpressions).forEach((e, i) => {
     const p = index(child(field, 'matchExpressions'), i);
     const values = arr(e.values);
-    switch (e.operator) {
-      case 'In':
-      case 'NotIn':
-        if (values.length === 0) errs.push(causes.required(child(p, 'values'), "Required value: must be specified when `operator` is 'In' or 'NotIn'"));
-        break;
-      case 'Exists':
-      case 'DoesNotExist':
-        if (values.length > 0) errs.push(causes.forbidden(child(p, 'values'), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
-        break;
-      default:
-        errs.push(causes.invalid(child(p, 'operator'), str(e.operator), 'not a valid selector operator'));
-    }
+    validateRequirementOperator(e.operator, values, p, errs);
     validateLabelName(str(e.key), child(p, 'key'), errs);
     values.forEach((v, j) => {
       if (typeof v !== 'string') return;

@@ -41,14 +41,7 @@ export class WorkQueue {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
     if (this.processing.has(key)) return;
-    const w = this.waiters.shift();
-    if (w) {
-      this.dirty.delete(key);
-      this.processing.add(key);
-      w(key);
-    } else {
-      this.ready.add(key);
-    }
+    this.handOut(key);
   }
 
   /** Adds the key once `ms` have passed; an earlier pending add for the same key wins. */
@@ -95,6 +88,11 @@ export class WorkQueue {
   done(key: string): void {
     this.processing.delete(key);
     if (!this.dirty.has(key) || this.shuttingDown) return;
+    this.handOut(key);
+  }
+
+  /** A dirty key that no worker holds goes straight to a waiting worker, or else waits its turn. */
+  private handOut(key: string): void {
     const w = this.waiters.shift();
     if (w) {
       this.dirty.delete(key);

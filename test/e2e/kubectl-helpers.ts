@@ -1,0 +1,47 @@
+/**
+ * The set-up the kubectl suites share: one `skiff up` per describe block, started before its tests
+ * and stopped after them, and kubectl bound to it.
+ */
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { kubectlOk, startSkiff, type Backend, type SkiffProcess } from '../harness/skiff.js';
+
+export interface KubectlSuite {
+  /** The running server; only valid inside tests and hooks, once the suite's before hook has run. */
+  server(): SkiffProcess;
+  /** kubectl that must succeed: its stdout. */
+  k(...args: string[]): Promise<string>;
+  /** The same with `input` on stdin (for `-f -`). */
+  kIn(input: string, ...args: string[]): Promise<string>;
+  /** `kubectl get ARGS -o json`, parsed. */
+  getJson(...args: string[]): Promise<any>;
+  /** Creates a namespace, checking kubectl's answer. */
+  newNamespace(name: string): Promise<void>;
+}
+
+/**
+ * Call inside a describe: registers the hooks that start and stop the server there. Hooks run in
+ * the order they are registered, so a suite that must clean up before the server stops (streams
+ * still reading from it) registers its own `after` first.
+ */
+export function kubectlSuite(backend: Backend): KubectlSuite {
+  let s: SkiffProcess | undefined;
+  before(async () => {
+    s = await startSkiff({ backend });
+  });
+  after(async () => {
+    await s?.stop();
+  });
+  const server = (): SkiffProcess => {
+    if (!s) throw new Error('skiff is not running: use the suite from tests and hooks only');
+    return s;
+  };
+  const k = (...args: string[]) => kubectlOk(server(), args);
+  return {
+    server,
+    k,
+    kIn: (input, ...args) => kubectlOk(server(), args, input),
+    getJson: async (...args) => JSON.parse(await k('get', ...args, '-o', 'json')),
+    newNamespace: async (name) => assert.equal(await k('create', 'namespace', name), `namespace/${name} created\n`),
+  };
+}
