@@ -1,6 +1,7 @@
+import { UPSTREAM_OPENAPI_V3, upstreamOpenApiSkip } from '../../test/harness/upstream-openapi.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { builtinResources } from './catalog.js';
@@ -181,7 +182,7 @@ describe('gen-schemas', () => {
 // ---- against upstream -------------------------------------------------------------------------
 // /work/shared holds upstream 1.26's OpenAPI (read here only: the product never depends on it).
 
-const UPSTREAM = '/work/shared/k8s-openapi/v3';
+const UPSTREAM = UPSTREAM_OPENAPI_V3;
 const PATCH_EXTENSIONS = ['x-kubernetes-patch-strategy', 'x-kubernetes-patch-merge-key', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type'];
 
 /** Known differences from upstream 1.26, each deliberate or a later upstream change (kubernetes-types is 1.30). */
@@ -203,7 +204,7 @@ function shapeOf(s: any): string {
   return [s.type ?? 'any', s.format].filter(Boolean).join('/');
 }
 
-describe('against upstream 1.26 OpenAPI', { skip: !existsSync(UPSTREAM) && `${UPSTREAM} not present` }, () => {
+describe('against upstream 1.26 OpenAPI', { skip: upstreamOpenApiSkip() }, () => {
   test('every definition the catalog reaches has upstream’s properties, types, formats, required and merge markers', () => {
     const upstream: Definitions = {};
     for (const f of readdirSync(UPSTREAM).filter((n) => n.endsWith('.json'))) {

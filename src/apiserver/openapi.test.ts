@@ -1,7 +1,8 @@
+import { UPSTREAM_OPENAPI_V3, upstreamOpenApiSkip } from '../../test/harness/upstream-openapi.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { builtinResources } from '../api/catalog.js';
 import { loadDefinitions, refName } from '../api/schema.js';
 import type { ResourceEntry } from '../api/types.js';
@@ -155,9 +156,9 @@ describe('buildOpenApiV3', () => {
 });
 
 // Upstream 1.26's documents, read only by this test (the product never depends on /work/shared).
-const UPSTREAM = '/work/shared/k8s-openapi/v3';
+const UPSTREAM = UPSTREAM_OPENAPI_V3;
 
-describe('against upstream 1.26 OpenAPI', { skip: !existsSync(UPSTREAM) && `${UPSTREAM} not present` }, () => {
+describe('against upstream 1.26 OpenAPI', { skip: upstreamOpenApiSkip() }, () => {
   const operations = (d: any) =>
     new Map<string, any>(
       Object.entries<any>(d.paths).flatMap(([path, item]) =>

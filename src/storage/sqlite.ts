@@ -5,8 +5,15 @@
  * lists and counts read one table in key order. `log` holds one row per revision (the write
  * history): reads at past revisions, watch replay and prevKv come from it. Because the only
  * writer is this process and better-sqlite3 is synchronous, the revision counter lives in memory
- * and every write (check, `current` change, `log` row) runs in one transaction without any
- * interleaving; no write can slip between a watcher's replay and its switch to live events.
+ * and every write (check, `current` change, `log` row) runs without any interleaving; no write can
+ * slip between a watcher's replay and its switch to live events.
+ *
+ * Group commit: a commit costs more than the write itself, so the writes of one turn of the event
+ * loop share one transaction (a `Batch`), committed at the end of the turn. Each write still gets
+ * its own revision and checks its CAS condition inside that transaction, where the batch's earlier
+ * writes are visible, so CAS stays exact. Nothing of a batch is visible outside it before COMMIT
+ * succeeds: its writes settle, its events reach watchers and `revision` moves only then, and a failed
+ * COMMIT rejects every write of the batch and forgets its revisions.
  */
 import Database from 'better-sqlite3';
 import {
@@ -21,6 +28,15 @@ const DELETE = 1;
 const REPLAY_CHUNK = 1000;
 /** Revisions physical compaction deletes per transaction, for the same reason. */
 const COMPACT_CHUNK = 2_000;
+/**
+ * How often the WAL is checkpointed (copied into the database file, with the only fsyncs of this
+ * store), if anything was committed since the last time. SQLite's own autocheckpoint would run one
+ * inside whichever COMMIT crosses 1000 pages, stalling every request in flight many times a second
+ * under load; one timer tick per second bounds both the stalls and the WAL's growth.
+ */
+const CHECKPOINT_INTERVAL_MS = 1000;
+/** After a checkpoint has reset it, a WAL grown by a burst is truncated back to this size. */
+const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS current (
@@ -123,7 +139,39 @@ function prepareStatements(db: Database.Database) {
       DELETE FROM log WHERE revision >= ? AND revision < ? AND (
         type = ${DELETE} OR revision < (
           SELECT MAX(newer.revision) FROM log AS newer WHERE newer.key = log.key AND newer.revision < ?))`),
+    begin: db.prepare('BEGIN'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
   };
+}
+
+/** A write of the open batch, settled when the batch commits. */
+interface PendingWrite {
+  /** The write's event; `event.kv` is what the caller gets. Undefined for a write that failed. */
+  event?: WatchEvent;
+  /** A CAS failure judged against the batch's own uncommitted writes (see `write`). */
+  error?: StoreError;
+  resolve(kv: KeyValue): void;
+  reject(err: unknown): void;
+}
+
+/** The writes sharing the open transaction. */
+class Batch {
+  /** The revision of the batch's newest write; starts at the committed revision. */
+  lastRevision: number;
+  /** Keys the batch has changed: reads of them must wait for the commit (see `get`). */
+  readonly keys = new Set<string>();
+  readonly writes: PendingWrite[] = [];
+
+  constructor(committedRevision: number) {
+    this.lastRevision = committedRevision;
+  }
+
+  /** Whether the batch changed a key in [from, to). */
+  touches(from: string, to: string): boolean {
+    for (const k of this.keys) if (k >= from && k < to) return true;
+    return false;
+  }
 }
 
 class SqliteStore implements Store {

@@ -1,6 +1,7 @@
+import { UPSTREAM_OPENAPI_V3, upstreamOpenApiSkip } from '../../../test/harness/upstream-openapi.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadDefinitions, type Definitions } from '../schema.js';
 import { parseGoTime } from './go-time.js';
 import { base64ErrorOffset, checkAgainstSchema, strictDecodingMessage, type FieldValidation } from './schema-check.js';
@@ -193,9 +194,9 @@ describe('schema check on a Deployment', () => {
   });
 });
 
-const UPSTREAM = '/work/shared/k8s-openapi/v3/api__v1_openapi.json';
+const UPSTREAM = `${UPSTREAM_OPENAPI_V3}/api__v1_openapi.json`;
 
-describe('schema check against upstream 1.26 definitions', { skip: !existsSync(UPSTREAM) }, () => {
+describe('schema check against upstream 1.26 definitions', { skip: upstreamOpenApiSkip() }, () => {
   test('same answers as with the generated ones', () => {
     const up: Definitions = JSON.parse(readFileSync(UPSTREAM, 'utf8')).components.schemas;
     const r = check(POD, pod({ containers: [{ name: 'a', image: 'b', bogus: 1, ports: [{ containerPort: 'x' }] }] }), 'Strict', up);

@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadDefinitions } from '../../api/schema.js';
 import { applyStrategicMergePatch, type SchemaNode } from './strategic-merge.js';
 import { ApiError } from '../errors.js';
 import { GENERIC_422_MESSAGE } from './patch-errors.js';
@@ -483,26 +481,13 @@ test('500 (no reason), the raw message: everything upstream returns as a plain e
 });
 
 // ---------------------------------------------------------------------------------------------
-// Kubernetes' own schemas (upstream's OpenAPI v3 documents; test-time only)
+// Kubernetes' own schemas, as skiff generates them from kubernetes-types
 // ---------------------------------------------------------------------------------------------
 
-function findRepoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
-
-const openapiDir = process.env.SKIFF_K8S_OPENAPI_V3 ?? join(findRepoRoot(), '..', 'shared', 'k8s-openapi', 'v3');
-const haveOpenapi = existsSync(join(openapiDir, 'apis__apps__v1_openapi.json'));
-const skipK8s = haveOpenapi ? false : `upstream OpenAPI documents not found in ${openapiDir} (set SKIFF_K8S_OPENAPI_V3)`;
-
+// The product's own definitions (generated from kubernetes-types at build time), so these tests
+// exercise exactly the patch metadata the server uses.
 function loadDefs(): Record<string, SchemaNode> {
-  const defs: Record<string, SchemaNode> = {};
-  if (!haveOpenapi) return defs;
-  for (const file of ['api__v1_openapi.json', 'apis__apps__v1_openapi.json']) {
-    Object.assign(defs, JSON.parse(readFileSync(join(openapiDir, file), 'utf8')).components.schemas);
-  }
-  return defs;
+  return loadDefinitions() as Record<string, SchemaNode>;
 }
 
 const k8s = loadDefs();
@@ -634,7 +619,7 @@ const manifestV1 = {
   },
 };
 
-test('kubectl apply (client-side) of an edited Deployment', { skip: skipK8s }, () => {
+test('kubectl apply (client-side) of an edited Deployment', () => {
   // (a) `kubectl apply` created the Deployment from manifestV1; this is it as the server holds it.
   const live = liveDeployment(manifestV1);
   assert.equal(
@@ -716,7 +701,7 @@ test('kubectl apply (client-side) of an edited Deployment', { skip: skipK8s }, (
   assert.deepEqual(out, expected);
 });
 
-test('kubectl apply inserting a container keeps the manifest order and a container nobody applied', { skip: skipK8s }, () => {
+test('kubectl apply inserting a container keeps the manifest order and a container nobody applied', () => {
   const manifest = structuredClone(manifestV1) as any;
   manifest.spec.template.spec.containers = [
     { name: 'app', image: 'app:1' },
@@ -750,7 +735,7 @@ test('kubectl apply inserting a container keeps the manifest order and a contain
   assert.equal(out.spec.template.spec.containers[0].terminationMessagePath, '/dev/termination-log');
 });
 
-test('kubectl apply replacing a container next to one it does not manage', { skip: skipK8s }, () => {
+test('kubectl apply replacing a container next to one it does not manage', () => {
   // Manifest [app, log] → [app, metrics] while a mesh proxy was injected between them; the three-way
   // patch deletes "log" and adds "metrics". Upstream puts metrics where log was, after the proxy.
   const live = {
@@ -776,7 +761,7 @@ test('kubectl apply replacing a container next to one it does not manage', { ski
   );
 });
 
-test('kubectl patch, the Kubernetes docs example: new container first, tolerations replaced', { skip: skipK8s }, () => {
+test('kubectl patch, the Kubernetes docs example: new container first, tolerations replaced', () => {
   const live = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -809,7 +794,7 @@ test('kubectl patch, the Kubernetes docs example: new container first, toleratio
   assert.deepEqual(out2.spec.template.spec.tolerations, [{ effect: 'NoSchedule', key: 'disktype', value: 'ssd' }]);
 });
 
-test('$retainKeys: a Deployment strategy switching from RollingUpdate to Recreate', { skip: skipK8s }, () => {
+test('$retainKeys: a Deployment strategy switching from RollingUpdate to Recreate', () => {
   const live = liveDeployment(manifestV1);
   // kubectl's three-way patch when the manifest goes from a RollingUpdate strategy with
   // rollingUpdate set to {type: Recreate}: strategy carries patchStrategy retainKeys.
@@ -829,7 +814,7 @@ test('$retainKeys: a Deployment strategy switching from RollingUpdate to Recreat
   );
 });
 
-test('$retainKeys in a merge,retainKeys list: a volume changing its source', { skip: skipK8s }, () => {
+test('$retainKeys in a merge,retainKeys list: a volume changing its source', () => {
   const live = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -855,7 +840,7 @@ test('$retainKeys in a merge,retainKeys list: a volume changing its source', { s
   ]);
 });
 
-test('$patch: replace on a list and on a map, $patch: delete on a list item and a map', { skip: skipK8s }, () => {
+test('$patch: replace on a list and on a map, $patch: delete on a list item and a map', () => {
   const live = liveDeployment(manifestV1);
   const out = applyStrategicMergePatch(
     live,
@@ -887,7 +872,7 @@ test('$patch: replace on a list and on a map, $patch: delete on a list item and 
   assert.deepEqual(noSelector.spec.selector, {});
 });
 
-test('finalizers: a primitive list with the merge strategy is a set', { skip: skipK8s }, () => {
+test('finalizers: a primitive list with the merge strategy is a set', () => {
   const live = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', finalizers: ['a.example.com/x', 'b.example.com/y'] }, spec: {} };
   const add = (finalizers: string[]) =>
     (applyStrategicMergePatch(live, { metadata: { finalizers } }, podSchema(), k8s) as any).metadata.finalizers;
@@ -906,7 +891,7 @@ test('finalizers: a primitive list with the merge strategy is a set', { skip: sk
   assert.deepEqual(live.metadata.finalizers, ['a.example.com/x', 'b.example.com/y']);
 });
 
-test('$deleteFromPrimitiveList on a list without a merge strategy (container args)', { skip: skipK8s }, () => {
+test('$deleteFromPrimitiveList on a list without a merge strategy (container args)', () => {
   const live = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i', args: ['--a', '--b', '--c'] }] } };
   const out = applyStrategicMergePatch(
     live,
@@ -917,7 +902,7 @@ test('$deleteFromPrimitiveList on a list without a merge strategy (container arg
   assert.deepEqual(out.spec.containers[0].args, ['--a', '--c']);
 });
 
-test('lists with no merge key are replaced: args, command, tolerations, imagePullSecrets merge by name', { skip: skipK8s }, () => {
+test('lists with no merge key are replaced: args, command, tolerations, imagePullSecrets merge by name', () => {
   const live = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -948,7 +933,7 @@ test('lists with no merge key are replaced: args, command, tolerations, imagePul
   assert.deepEqual(out.spec.imagePullSecrets, [{ name: 'two' }, { name: 'one' }]);
 });
 
-test('ports merge by containerPort (numbers), ownerReferences by uid', { skip: skipK8s }, () => {
+test('ports merge by containerPort (numbers), ownerReferences by uid', () => {
   const live = {
     apiVersion: 'v1',
     kind: 'Pod',
