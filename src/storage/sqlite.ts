@@ -16,6 +16,7 @@
  * COMMIT rejects every write of the batch and forgets its revisions.
  */
 import Database from 'better-sqlite3';
+import { closeSync, fdatasync, fstatSync, openSync, realpathSync } from 'node:fs';
 import {
   type KeyValue, type ListOptions, type ListResult, type Store, type WatchEvent, type WatchHandler, type Watcher,
   StoreError, prefixEnd,
@@ -30,14 +31,21 @@ const REPLAY_CHUNK = 1000;
 const COMPACT_CHUNK = 2_000;
 /**
  * How often the WAL is checkpointed (copied into the database file, with the only fsyncs of this
- * store), if anything was committed since the last time. SQLite's own autocheckpoint would run one
- * inside whichever COMMIT crosses 1000 pages, stalling every request in flight many times a second
- * under load; one timer tick per second bounds both the stalls and the WAL's growth.
+ * store) if anything was committed since the last time. SQLite's own autocheckpoint would run one
+ * inside whichever COMMIT crosses 1000 pages, many times a second under load, each stalling every
+ * request in flight.
  */
 const CHECKPOINT_INTERVAL_MS = 1000;
-/** After a checkpoint has reset it, a WAL grown by a burst is truncated back to this size. */
-const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+/**
+ * A checkpoint starts before the next tick once the WAL holds this much. The part of it that runs on
+ * the event loop grows with the WAL: 32 loops creating 1 KB values wrote ~790 MB of WAL in a second,
+ * which took 860 ms to checkpoint; 8 MB takes a few ms.
+ */
+const CHECKPOINT_WAL_BYTES = 8 * 1024 * 1024;
 
+// `current` stays a rowid table: WITHOUT ROWID keeps whole rows in the b-tree's interior pages and
+// moves rows over ~1 KB to overflow pages, so with values of 1 KB and more it measured 3.5x slower
+// inserts, 4x slower gets and 3x the file size.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS current (
   key TEXT PRIMARY KEY,
@@ -159,7 +167,7 @@ interface PendingWrite {
 class Batch {
   /** The revision of the batch's newest write; starts at the committed revision. */
   lastRevision: number;
-  /** Keys the batch has changed: reads of them must wait for the commit (see `get`). */
+  /** Keys the batch has changed: a read of one commits the batch first (see SqliteStore.batch). */
   readonly keys = new Set<string>();
   readonly writes: PendingWrite[] = [];
 
@@ -177,9 +185,29 @@ class Batch {
 class SqliteStore implements Store {
   readonly name = 'sqlite';
   private readonly stmt: ReturnType<typeof prepareStatements>;
+  /** The newest committed revision. Everything outside the open batch reads at this one. */
   private revision: number;
   private compactRevision: number;
   private closed = false;
+  /**
+   * The open transaction, from the first write of a turn to its commit at the end of the turn.
+   *
+   * Reads must see committed state only, yet they share the one connection, inside this
+   * transaction. A read of keys the batch has not changed gets the same rows inside it as outside,
+   * so it just runs; a read that could see the batch's writes commits the batch first (and then
+   * sees them committed, or not at all if the commit failed). Reads at past revisions never need
+   * to: the batch's `log` rows are all above `revision`. The alternatives cost more. Committing
+   * before every read would end most batches of an API server, where a patch's get lands between
+   * other requests' writes in the same turn. A second, read-only connection would need normal
+   * locking (giving up the exclusive lock that keeps out a second process), and in WAL mode it
+   * drops its whole page cache whenever the other connection has committed, i.e. before most reads.
+   */
+  private batch: Batch | undefined;
+  /** Something was committed since the last checkpoint. */
+  private walDirty = false;
+  private readonly checkpointTimer: NodeJS.Timeout;
+  /** Set from the start of a checkpoint (its fsync of the WAL) to its end. */
+  private checkpointing: Promise<void> | undefined;
   /** Copied on change, so a delivery loop keeps iterating the list it started with. */
   private watchers: SqliteWatch[] = [];
   /** Events committed but not yet handed to live watchers. */
@@ -187,12 +215,19 @@ class SqliteStore implements Store {
   private flushScheduled = false;
   private compaction: Promise<void> = Promise.resolve();
 
-  /** update and delete return the key's previous value; this.revision moves only after the commit. */
-  private readonly createTxn: (key: string, value: string, rev: number) => void;
-  private readonly updateTxn: (key: string, value: string, expected: number, rev: number) => KeyValue;
-  private readonly deleteTxn: (key: string, expected: number | undefined, rev: number) => KeyValue;
+  /**
+   * The writes, run inside the open batch; each returns its event. A StoreError leaves the
+   * database unchanged: every check comes before the first change.
+   */
+  private readonly createOp: (key: string, value: string, rev: number) => WatchEvent;
+  private readonly updateOp: (key: string, value: string, expected: number, rev: number) => WatchEvent;
+  private readonly deleteOp: (key: string, expected: number | undefined, rev: number) => WatchEvent;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** Our own descriptor of the `-wal` file (SQLite locks only the database file, never this one). */
+    private readonly walFd: number | undefined,
+  ) {
     this.stmt = prepareStatements(db);
     // Like etcd, an empty store is at revision 1: resourceVersion "0" means "any" in the API and
     // must never name a real state.
@@ -200,24 +235,30 @@ class SqliteStore implements Store {
     this.compactRevision = this.stmt.getMeta.get('compact_revision') ?? 0;
     const s = this.stmt;
 
-    this.createTxn = db.transaction((key: string, value: string, rev: number): void => {
+    this.createOp = (key, value, rev) => {
       if (s.insertCurrent.run(key, value, rev, rev).changes === 0) {
         throw new StoreError('AlreadyExists', `key ${key} already exists`);
       }
       s.insertLog.run(rev, key, PUT, value, rev, null);
-    });
-    this.updateTxn = db.transaction((key: string, value: string, expected: number, rev: number): KeyValue => {
-      const prev = current(s.get.get(key), key, expected);
+      return { type: 'put', kv: { key, value, createRevision: rev, modRevision: rev }, revision: rev };
+    };
+    this.updateOp = (key, value, expected, rev) => {
+      const prevKv = current(s.get.get(key), key, expected);
       s.updateCurrent.run(value, rev, key);
-      s.insertLog.run(rev, key, PUT, value, prev.createRevision, prev.modRevision);
-      return prev;
-    });
-    this.deleteTxn = db.transaction((key: string, expected: number | undefined, rev: number): KeyValue => {
-      const prev = current(s.get.get(key), key, expected);
+      s.insertLog.run(rev, key, PUT, value, prevKv.createRevision, prevKv.modRevision);
+      const kv = { key, value, createRevision: prevKv.createRevision, modRevision: rev };
+      return { type: 'put', kv, prevKv, revision: rev };
+    };
+    this.deleteOp = (key, expected, rev) => {
+      const prevKv = current(s.get.get(key), key, expected);
       s.deleteCurrent.run(key);
-      s.insertLog.run(rev, key, DELETE, prev.value, prev.createRevision, prev.modRevision);
-      return prev;
-    });
+      s.insertLog.run(rev, key, DELETE, prevKv.value, prevKv.createRevision, prevKv.modRevision);
+      const kv = { key, value: prevKv.value, createRevision: prevKv.createRevision, modRevision: rev };
+      return { type: 'delete', kv, prevKv, revision: rev };
+    };
+    this.checkpointTimer = setInterval(() => {
+      if (this.walDirty) this.startCheckpoint();
+    }, CHECKPOINT_INTERVAL_MS).unref();
   }
 
   async currentRevision(): Promise<number> {
@@ -227,41 +268,27 @@ class SqliteStore implements Store {
 
   async get(key: string): Promise<KeyValue | undefined> {
     this.checkOpen();
+    if (this.batch?.keys.has(key)) this.commit();
     return this.stmt.get.get(key);
   }
 
-  async create(key: string, value: string): Promise<KeyValue> {
-    this.checkOpen();
-    const rev = this.revision + 1;
-    this.createTxn(key, value, rev);
-    this.revision = rev;
-    const kv = { key, value, createRevision: rev, modRevision: rev };
-    if (this.watchers.length !== 0) this.publish({ type: 'put', kv, revision: rev });
-    return kv;
+  create(key: string, value: string): Promise<KeyValue> {
+    return this.write(key, (rev) => this.createOp(key, value, rev));
   }
 
-  async update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
-    this.checkOpen();
-    const rev = this.revision + 1;
-    const prevKv = this.updateTxn(key, value, expectedModRevision, rev);
-    this.revision = rev;
-    const kv = { key, value, createRevision: prevKv.createRevision, modRevision: rev };
-    if (this.watchers.length !== 0) this.publish({ type: 'put', kv, prevKv, revision: rev });
-    return kv;
+  update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
+    return this.write(key, (rev) => this.updateOp(key, value, expectedModRevision, rev));
   }
 
-  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
-    this.checkOpen();
-    const rev = this.revision + 1;
-    const prevKv = this.deleteTxn(key, expectedModRevision, rev);
-    this.revision = rev;
-    const kv = { key, value: prevKv.value, createRevision: prevKv.createRevision, modRevision: rev };
-    if (this.watchers.length !== 0) this.publish({ type: 'delete', kv, prevKv, revision: rev });
-    return kv;
+  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+    return this.write(key, (rev) => this.deleteOp(key, expectedModRevision, rev));
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     this.checkOpen();
+    const from = opts.startAfter !== undefined && opts.startAfter >= prefix ? opts.startAfter + '\0' : prefix;
+    const to = prefixEnd(prefix);
+    if ((!opts.revision || opts.revision === this.revision) && this.batch?.touches(from, to)) this.commit();
     const revision = opts.revision || this.revision;
     if (revision > this.revision) {
       throw new StoreError('FutureRevision', `revision ${revision} is newer than the current revision ${this.revision}`);
@@ -269,8 +296,6 @@ class SqliteStore implements Store {
     if (revision < this.compactRevision) {
       throw new StoreError('Compacted', `revision ${revision} is older than the compaction point ${this.compactRevision}`);
     }
-    const from = opts.startAfter !== undefined && opts.startAfter >= prefix ? opts.startAfter + '\0' : prefix;
-    const to = prefixEnd(prefix);
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
     // One extra row tells whether more remain; counting is only paid for when they do.
     const sqlLimit = limit === 0 ? -1 : limit + 1;
@@ -287,7 +312,9 @@ class SqliteStore implements Store {
 
   async count(prefix: string): Promise<number> {
     this.checkOpen();
-    return this.stmt.countLatest.get(prefix, prefixEnd(prefix))!;
+    const to = prefixEnd(prefix);
+    if (this.batch?.touches(prefix, to)) this.commit();
+    return this.stmt.countLatest.get(prefix, to)!;
   }
 
   watch(prefix: string, afterRevision: number, handler: WatchHandler): Watcher {
@@ -299,6 +326,7 @@ class SqliteStore implements Store {
     }
     this.watchers = [...this.watchers, w];
     if (w.nextRevision > this.revision) {
+      // Live already: the open batch's events, if any, come at its commit.
       w.live = true;
     } else {
       // Replay starts on a later turn: events must never reach a handler before watch() returns.
@@ -315,7 +343,11 @@ class SqliteStore implements Store {
     if (revision <= this.compactRevision) return;
     // Logical compaction takes effect at once (reads and watches below fail from now on); rows
     // are deleted afterwards in chunks, like etcd does, so a big compaction never stalls writes.
+    // Compaction writes in transactions of its own (the open batch is committed first), so a
+    // failed commit of the batch cannot undo the compaction point, nor a failed chunk the batch.
+    this.commit();
     this.stmt.setMeta.run('compact_revision', revision);
+    this.walDirty = true;
     this.compactRevision = revision;
     const run = this.compaction.then(() => this.deleteHistoryBefore(revision));
     this.compaction = run.catch(() => undefined);
@@ -325,11 +357,25 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.checkpointTimer);
+    // Writes already accepted are committed, not dropped: their callers are waiting for them.
+    this.commit();
     await this.compaction;
+    // A checkpoint's fsync may be running in the thread pool on walFd.
+    await this.checkpointing;
+    // The last batch's events reach watchers before they are told the store is gone.
+    this.flush();
     const watchers = this.watchers;
     this.watchers = [];
     for (const w of watchers) this.fail(w, new StoreError('Unavailable', 'store is closed'));
+    try {
+      // Leaves the data in the database file alone, with an empty WAL, for whoever copies it next.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Nothing is lost: the next open replays the WAL.
+    }
     this.db.close();
+    if (this.walFd !== undefined) closeSync(this.walFd);
   }
 
   forget(w: SqliteWatch): void {
@@ -338,6 +384,130 @@ class SqliteStore implements Store {
 
   private checkOpen(): void {
     if (this.closed) throw new StoreError('Unavailable', 'store is closed');
+  }
+
+  /** Runs a write in the open batch (opening one if needed); it settles when the batch commits. */
+  private write(key: string, op: (rev: number) => WatchEvent): Promise<KeyValue> {
+    if (this.closed) return Promise.reject(new StoreError('Unavailable', 'store is closed'));
+    let batch: Batch;
+    try {
+      batch = this.batch ?? this.begin();
+    } catch (err) {
+      return Promise.reject(unavailable('cannot begin a transaction', err));
+    }
+    let event: WatchEvent;
+    try {
+      event = op(batch.lastRevision + 1);
+    } catch (err) {
+      if (!(err instanceof StoreError)) {
+        // An I/O error or a full disk, after which SQLite may have rolled back the whole
+        // transaction on its own: the batch's earlier writes are gone too, or cannot be trusted.
+        const failure = unavailable(`write of ${key} failed`, err);
+        this.abort(batch, failure);
+        return Promise.reject(failure);
+      }
+      // Judged against committed state, the answer is final now. Judged against an uncommitted
+      // write of the batch (the Conflict even carries it), it holds only once that write commits.
+      if (!batch.keys.has(key)) return Promise.reject(err);
+      return new Promise((resolve, reject) => batch.writes.push({ error: err, resolve, reject }));
+    }
+    batch.lastRevision = event.revision;
+    batch.keys.add(key);
+    return new Promise((resolve, reject) => batch.writes.push({ event, resolve, reject }));
+  }
+
+  private begin(): Batch {
+    this.stmt.begin.run();
+    const batch = new Batch(this.revision);
+    this.batch = batch;
+    // The end of the turn is setImmediate, not a microtask. Requests arrive as separate I/O
+    // callbacks of the poll phase, each draining its own microtasks, so a microtask commit would
+    // batch only the writes of one request; the check phase comes right after the poll phase,
+    // once every request that was ready has been handled, so a write waits no longer than the
+    // other ready requests take, and a lone write only the hop from poll to check.
+    setImmediate(this.commitAtEndOfTurn, batch);
+    return batch;
+  }
+
+  private readonly commitAtEndOfTurn = (batch: Batch): void => {
+    // A read or close() may have committed it already.
+    if (this.batch === batch) this.commit();
+  };
+
+  /** Commits the open batch, if there is one, then publishes its events and settles its writes. */
+  private commit(): void {
+    const batch = this.batch;
+    if (batch === undefined) return;
+    this.batch = undefined;
+    try {
+      this.stmt.commit.run();
+    } catch (err) {
+      this.abort(batch, unavailable('commit failed', err));
+      return;
+    }
+    this.revision = batch.lastRevision;
+    if (this.watchers.length !== 0) {
+      for (const w of batch.writes) if (w.event) this.publish(w.event);
+    }
+    for (const w of batch.writes) {
+      if (w.event) w.resolve(w.event.kv);
+      else w.reject(w.error);
+    }
+    if (batch.keys.size !== 0) {
+      this.walDirty = true;
+      if (this.walOverLimit()) this.startCheckpoint();
+    }
+  }
+
+  /** Past journal_size_limit, the WAL file's size is its content (see openSqliteStore). */
+  private walOverLimit(): boolean {
+    if (this.walFd === undefined || this.checkpointing !== undefined) return false;
+    try {
+      return fstatSync(this.walFd).size > CHECKPOINT_WAL_BYTES;
+    } catch {
+      return false; // the timer still checkpoints
+    }
+  }
+
+  /** Rolls back the batch and rejects all its writes; their revisions are handed out again. */
+  private abort(batch: Batch, err: StoreError): void {
+    if (this.batch === batch) this.batch = undefined;
+    if (this.db.inTransaction) {
+      try {
+        this.stmt.rollback.run();
+      } catch {
+        // The writes are rejected all the same; a transaction left open fails the next BEGIN.
+      }
+    }
+    for (const w of batch.writes) w.reject(err);
+  }
+
+  /**
+   * A checkpoint in two steps. First the WAL is fsynced from libuv's thread pool, off the event
+   * loop, while requests go on. Then the checkpoint itself, which has to run here (on this
+   * connection), finds only the commits made since then left to fsync in the WAL; what stays on
+   * the event loop is copying pages into the database file and its fsync. The extra fsync only
+   * makes data durable sooner, never later.
+   */
+  private startCheckpoint(): void {
+    if (this.checkpointing !== undefined || this.closed) return;
+    const fd = this.walFd;
+    const synced = fd === undefined
+      ? Promise.resolve()
+      // An error is the checkpoint's to report: it fsyncs the same file again.
+      : new Promise<void>((resolve) => fdatasync(fd, () => resolve()));
+    this.checkpointing = synced.then(() => {
+      this.checkpointing = undefined;
+      if (this.closed) return;
+      // A checkpoint cannot run inside a transaction: this turn's writes commit a little early.
+      this.commit();
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+        this.walDirty = false;
+      } catch {
+        // Tried again on the next tick; until then the WAL only grows.
+      }
+    });
   }
 
   private publish(event: WatchEvent): void {
@@ -349,10 +519,10 @@ class SqliteStore implements Store {
   }
 
   /**
-   * Hands committed events to live watchers, in revision order, after the writing call has
-   * returned (a microtask later). Writers never wait on watchers: a write only appends to
-   * `pending`, which holds at most the events of one synchronous burst. A handler that writes
-   * to the store from onEvent is safe too: its event joins the next flush, behind this one.
+   * Hands committed events to live watchers, in revision order, after the commit that made them
+   * (a microtask later). Writers never wait on watchers: a commit only appends to `pending`, which
+   * holds at most the events of a few batches. A handler that writes to the store from onEvent is
+   * safe too: its write joins the next batch, whose events come behind these.
    */
   private readonly flush = (): void => {
     this.flushScheduled = false;
@@ -385,7 +555,8 @@ class SqliteStore implements Store {
     }
     if (w.stopped) return;
     w.nextRevision = last + 1;
-    // Same synchronous turn as the read above: nothing can be written between it and going live.
+    // Same synchronous turn as the read above: nothing can be committed between it and going
+    // live, and the open batch's events, above `last`, come at its commit.
     if (w.nextRevision > this.revision) w.live = true;
     else setImmediate(() => this.replay(w));
   }
@@ -415,11 +586,19 @@ class SqliteStore implements Store {
     let from = this.stmt.minRevision.get() ?? point;
     while (from < point && !this.closed) {
       const to = Math.min(from + COMPACT_CHUNK, point);
+      this.commit();
       this.stmt.compactRange.run(from, to, point);
+      this.walDirty = true;
       from = to;
       if (from < point) await new Promise((resolve) => setImmediate(resolve));
     }
   }
+}
+
+function unavailable(message: string, cause: unknown): StoreError {
+  const err = new StoreError('Unavailable', `${message}: ${(cause as Error)?.message ?? String(cause)}`);
+  err.cause = cause;
+  return err;
 }
 
 /** The key's current row if `expected` (when given) matches its modRevision; NotFound or Conflict if not. */
@@ -455,9 +634,15 @@ export async function openSqliteStore(path: string): Promise<Store> {
     db.pragma('journal_mode = WAL');
     // synchronous=NORMAL in WAL mode: a commit is not fsynced, only checkpoints are. Every
     // committed write survives a crash of this process; an OS crash or power loss can lose the
-    // last transactions since the latest checkpoint (the file stays consistent, never corrupt),
-    // and the revisions of those lost writes would then be handed out again.
+    // transactions committed since the latest checkpoint, which the timer keeps to about the last
+    // second of writes (the file stays consistent, never corrupt), and the revisions of those lost
+    // writes would then be handed out again.
     db.pragma('synchronous = NORMAL');
+    // Checkpoints come from the store's timer (CHECKPOINT_INTERVAL_MS), never from inside a COMMIT.
+    db.pragma('wal_autocheckpoint = 0');
+    // After a checkpoint the WAL is written again from its start, and the first commit truncates
+    // a larger file back to this limit; so whenever the file is larger, its size is the content.
+    db.pragma(`journal_size_limit = ${CHECKPOINT_WAL_BYTES}`);
     db.pragma('cache_size = -65536');
     db.pragma('temp_store = MEMORY');
     db.exec(SCHEMA);
@@ -468,5 +653,15 @@ export async function openSqliteStore(path: string): Promise<Store> {
     }
     throw err;
   }
-  return new SqliteStore(db);
+  return new SqliteStore(db, openWal(path));
+}
+
+/** The WAL file that SQLite opened next to the database (it resolves symlinks too), if there is one. */
+function openWal(path: string): number | undefined {
+  try {
+    return openSync(`${realpathSync(path)}-wal`, 'r');
+  } catch {
+    // No WAL file (an in-memory database): checkpoints then do all their fsyncs themselves.
+    return undefined;
+  }
 }
