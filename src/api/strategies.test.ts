@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { StatusCause } from '../apiserver/errors.js';
+import type { StatusCause } from './errors.js';
 import { builtinResources } from './catalog.js';
 import { kindsWithStrategies, strategyFor } from './strategies.js';
 import { groupKind, type KubeObject } from './types.js';

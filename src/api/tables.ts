@@ -13,7 +13,7 @@
  * through the accessors below, so a missing status or a field of the wrong type prints like its zero value.
  */
 import type { KubeObject, TableColumn, TableDef } from './types.js';
-import { formatLabelSelector, formatLabels, labelSelectorToString } from '../apiserver/selectors.js';
+import { formatLabelSelector, formatLabels, labelSelectorToString } from './selectors.js';
 
 /**
  * Column descriptions: upstream takes them from the API types' Go doc comments (SwaggerDoc()), often of

@@ -3,7 +3,7 @@
  * generic API machinery needs to serve it. Kind-specific rules are looked up by GroupKind in the
  * tables next to this file (strategies, tables, fields), so adding a kind never adds a handler.
  */
-import type { StatusCause } from '../apiserver/errors.js';
+import type { StatusCause } from './errors.js';
 
 /** Any API object as it travels as JSON. */
 export interface KubeObject {

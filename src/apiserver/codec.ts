@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { ApiError, errors } from './errors.js';
+import { ApiError, errors } from '../api/errors.js';
 
 /** Upstream's request body limit (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;

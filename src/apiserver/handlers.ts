@@ -7,7 +7,7 @@ import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { groupKind } from '../api/types.js';
 import { fieldGetters } from '../api/fields.js';
 import { decodeBody, negotiate, parseJson, readBody, type Negotiated } from './codec.js';
-import { causes, errors } from './errors.js';
+import { causes, errors } from '../api/errors.js';
 import { sendBody, sendJson } from './http.js';
 import { isTrue, type RequestInfo } from './request-info.js';
 import {
@@ -23,7 +23,7 @@ import {
   type StoredObject,
   type WriteContext,
 } from './resource-store.js';
-import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
 import { applyPatch, checkPatchType } from './patch/index.js';
 import type { SchemaSource } from './schemas.js';

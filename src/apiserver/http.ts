@@ -1,7 +1,7 @@
 /** Writing responses: JSON bodies, Status errors, YAML, and the Warning header. */
 import type { ServerResponse } from 'node:http';
 import { stringify as toYaml } from 'yaml';
-import { ApiError, errors } from './errors.js';
+import { ApiError, errors } from '../api/errors.js';
 
 export function sendJson(res: ServerResponse, code: number, body: string | object, contentType = 'application/json', warnings: string[] = []): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);

@@ -4,7 +4,7 @@
  * the few deletion rules that differ by kind.
  */
 import type { KubeObject, ResourceEntry, Strategy } from '../api/types.js';
-import type { StatusCause } from './errors.js';
+import type { StatusCause } from '../api/errors.js';
 import type { FieldValidation } from './resource-store.js';
 
 export interface SchemaCheckResult {

@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify as toYaml } from 'yaml';
 import { REF_PREFIX, type Definitions } from '../api/schema.js';
 import type { ResourceEntry } from '../api/types.js';
-import { errors } from './errors.js';
+import { errors } from '../api/errors.js';
 import { buildOpenApiV3, type OpenApiV3 } from './openapi.js';
 
 type Json = Record<string, any>;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { groupKind } from '../api/types.js';
 import { isStoreError, type KeyValue, type Store } from '../storage/store.js';
-import { ApiError, causes, errors, type StatusCause } from './errors.js';
+import { ApiError, causes, errors, type StatusCause } from '../api/errors.js';
 import { clone, deepEqual, generateNameSuffix, nowTimestamp, specOf, toStoredJson } from './objects.js';
 import { storagePrefix } from './registry.js';
 import { decodeStored, lazyStored, withResourceVersion, type WatchCache } from './watch-cache.js';

@@ -1,7 +1,7 @@
 /** The scale subresource: an autoscaling/v1 Scale view of any kind whose entry declares one. */
 import type { KubeObject, ResourceEntry } from '../api/types.js';
-import { errors } from './errors.js';
-import { labelSelectorToString } from './selectors.js';
+import { errors } from '../api/errors.js';
+import { labelSelectorToString } from '../api/selectors.js';
 
 function readPath(obj: KubeObject, path: string): unknown {
   let cur: any = obj;

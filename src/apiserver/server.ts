@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { builtinResources } from '../api/catalog.js';
 import type { Store } from '../storage/store.js';
 import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, versionInfo, wantsAggregated } from './discovery.js';
-import { errors } from './errors.js';
+import { errors } from '../api/errors.js';
 import { handleResource, type HandlerDeps } from './handlers.js';
 import { sendError, sendJson } from './http.js';
 import type { KindRules } from './kind-rules.js';

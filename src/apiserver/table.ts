@@ -5,7 +5,7 @@
 import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { groupKind } from '../api/types.js';
 import { rowConditions, tableFor } from '../api/tables.js';
-import { errors } from './errors.js';
+import { errors } from '../api/errors.js';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 

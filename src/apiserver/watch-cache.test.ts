@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../storage/sqlite.js';
 import { WatchCache, resourcePrefixOf, withResourceVersion, type EventType } from './watch-cache.js';
-import { ApiError } from './errors.js';
+import { ApiError } from '../api/errors.js';
 
 describe('watch cache helpers', () => {
   it('finds the resource prefix of core, grouped and custom resource keys', () => {

@@ -8,7 +8,7 @@
  */
 import type { KeyValue, Store, Watcher, WatchEvent } from '../storage/store.js';
 import type { KubeObject } from '../api/types.js';
-import { errors } from './errors.js';
+import { errors } from '../api/errors.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { negotiate } from './codec.js';
-import { errors, type ApiError } from './errors.js';
+import { errors, type ApiError } from '../api/errors.js';
 import { toApiError } from './http.js';
 import { apiVersionOf, type VersionView } from './handlers.js';
 import { isTrue } from './request-info.js';

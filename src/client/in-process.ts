@@ -5,7 +5,7 @@
  */
 import type { KubeObject, ResourceEntry } from '../api/types.js';
 import type { ApiServer } from '../apiserver/server.js';
-import { errors } from '../apiserver/errors.js';
+import { errors } from '../api/errors.js';
 import { applyPatch } from '../apiserver/patch/index.js';
 import { buildFilter } from '../apiserver/handlers.js';
 import { itemObject, newWriteContext, parseResourceVersion } from '../apiserver/resource-store.js';

@@ -4,7 +4,7 @@
  */
 import type { KubeObject } from '../api/types.js';
 import type { Client, ResourceRef } from '../client/interface.js';
-import { ApiError } from '../apiserver/errors.js';
+import { ApiError } from '../api/errors.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 

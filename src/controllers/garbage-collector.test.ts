@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject, OwnerReference } from '../api/types.js';
-import { ApiError } from '../apiserver/errors.js';
+import { ApiError } from '../api/errors.js';
 import { ApiServer } from '../apiserver/server.js';
 import { InProcessClient } from '../client/in-process.js';
 import type { Client, DeleteOptions, ListOptions, PatchType, ResourceRef, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from '../client/interface.js';

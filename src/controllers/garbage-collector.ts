@@ -15,7 +15,7 @@
  */
 import type { KubeObject, OwnerReference } from '../api/types.js';
 import type { Client, ResourceRef, WatchHandle } from '../client/interface.js';
-import { ApiError } from '../apiserver/errors.js';
+import { ApiError } from '../api/errors.js';
 import { DependencyGraph, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, groupOf, refNames, type GraphNode, type OwnerLink } from './gc/graph.js';
 import { WorkQueue } from './gc/queue.js';
 

@@ -2,7 +2,7 @@
  * Strategies of the apps/v1 kinds: apps/v1 defaulting, apps validation and the registry
  * strategies (status reset on create, selector immutability on update).
  */
-import { causes } from '../../apiserver/errors.js';
+import { causes } from '../errors.js';
 import type { KubeObject, Strategy } from '../types.js';
 import { defaultPodTemplateSpec, defaultPVCSpec, validatePodTemplateSpec } from './pod.js';
 import {

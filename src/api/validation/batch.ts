@@ -1,7 +1,7 @@
 /**
  * Strategies of batch/v1: Job (defaults, generated selector, template immutability) and CronJob.
  */
-import { causes } from '../../apiserver/errors.js';
+import { causes } from '../errors.js';
 import type { KubeObject, Strategy } from '../types.js';
 import { cronScheduleError, isKnownTimeZone } from './cron.js';
 import { validateAnnotations } from './meta.js';

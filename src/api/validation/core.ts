@@ -3,7 +3,7 @@
  * the registry strategies' PrepareForCreate/PrepareForUpdate (pkg/registry/core/*).
  * ObjectMeta is validated separately (meta.ts); these cover everything else.
  */
-import { causes } from '../../apiserver/errors.js';
+import { causes } from '../errors.js';
 import { deepEqual } from '../json.js';
 import type { KubeObject, Strategy } from '../types.js';
 import { eventStrategy } from './events.js';

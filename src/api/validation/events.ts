@@ -3,7 +3,7 @@
  * keeps them together (pkg/apis/core/validation/events.go). The two are one object under different
  * field names, so an event recorded by the newer API (eventTime set) passes the same checks in both.
  */
-import { causes } from '../../apiserver/errors.js';
+import { causes } from '../errors.js';
 import type { KubeObject, Strategy } from '../types.js';
 import { isDNS1123Subdomain } from './names.js';
 import { isObj, metaOf, str, validateQualifiedName, type Causes, type Obj } from './util.js';

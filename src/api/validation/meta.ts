@@ -3,8 +3,8 @@
  * finalizer rule the built-in (k8s.io/kubernetes) kinds add. Every built-in strategy calls
  * validateObjectMeta on create and validateObjectMetaUpdate on update, with the kind's name rule.
  */
-import type { StatusCause } from '../../apiserver/errors.js';
-import { causes } from '../../apiserver/errors.js';
+import type { StatusCause } from '../errors.js';
+import { causes } from '../errors.js';
 import type { KubeObject, ResourceEntry } from '../types.js';
 import { groupKind } from '../types.js';
 import { isQualifiedName, nameIsDNS1035Label, nameIsDNSLabel, nameIsDNSSubdomain, nameIsPathSegment, type NameFn } from './names.js';

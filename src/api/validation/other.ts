@@ -2,7 +2,7 @@
  * Strategies of the smaller groups (networking, rbac, storage, scheduling, coordination, discovery,
  * events, policy, autoscaling, apiextensions): their v1 defaults and the validation users meet.
  */
-import { causes } from '../../apiserver/errors.js';
+import { causes } from '../errors.js';
 import type { KubeObject, Strategy } from '../types.js';
 import { eventsV1Strategy } from './events.js';
 import { CIDR_ERROR, isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isValidCIDR, isValidIP, isValidPortNum, nameIsPathSegment } from './names.js';

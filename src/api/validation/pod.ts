@@ -3,7 +3,7 @@
  * (SetDefaults_PodSpec, _Container, _Volume, _Probe, …) and core validation (ValidatePodSpec and
  * the container checks), plus the Pod-only pieces (requests from limits, QoS, update rules).
  */
-import { causes } from '../../apiserver/errors.js';
+import { causes } from '../errors.js';
 import { validateAnnotations } from './meta.js';
 import {
   inclusiveRangeError,

@@ -3,8 +3,8 @@
  * building field paths the way upstream's field.Path prints them, and printing values the way
  * upstream's field errors do (Go's %#v for maps and selectors), so 422 messages read the same.
  */
-import type { StatusCause } from '../../apiserver/errors.js';
-import { causes } from '../../apiserver/errors.js';
+import type { StatusCause } from '../errors.js';
+import { causes } from '../errors.js';
 import { deepEqual } from '../json.js';
 import type { KubeObject } from '../types.js';
 import { isQualifiedName, isValidLabelValue, isValidPercent } from './names.js';

@@ -1,5 +1,5 @@
 /** NamespaceLifecycle: no new objects in a namespace that does not exist or is being terminated. */
-import { ApiError, errors } from '../errors.js';
+import { ApiError, errors } from '../../api/errors.js';
 import type { Store } from '../../storage/store.js';
 import { decodeStored, type WatchCache } from '../watch-cache.js';
 import type { AdmissionPlugin } from './types.js';

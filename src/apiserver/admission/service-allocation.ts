@@ -6,7 +6,7 @@
  */
 import type { KubeObject, ResourceEntry } from '../../api/types.js';
 import { isStoreError, type Store } from '../../storage/store.js';
-import { errors, type StatusCause } from '../errors.js';
+import { errors, type StatusCause } from '../../api/errors.js';
 import { resourcePrefixOf, type WatchCache } from '../watch-cache.js';
 import type { AdmissionOutcome, AdmissionPlugin } from './types.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyPatch, patchMediaType } from './index.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../../api/errors.js';
 
 const schema = {
   type: 'object',

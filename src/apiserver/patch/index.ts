@@ -3,7 +3,7 @@
  * object as stored. The caller decodes the body as JSON, then defaults, validates and stores the
  * result as for an update.
  */
-import { ApiError, causes, errors } from '../errors.js';
+import { ApiError, causes, errors } from '../../api/errors.js';
 import { applyJsonPatch } from './json-patch.js';
 import { applyMergePatch } from './merge-patch.js';
 import { isMap } from './json-value.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyJsonPatch } from './json-patch.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../../api/errors.js';
 import { GENERIC_422_MESSAGE } from './patch-errors.js';
 
 function rejects422(doc: object, ops: unknown, detail?: RegExp) {

@@ -13,7 +13,7 @@
  * message; an operation that does not apply is 422 Invalid with upstream's generic message; more
  * than 10000 operations is 413.
  */
-import { errors } from '../errors.js';
+import { errors } from '../../api/errors.js';
 import { patchErrors } from './patch-errors.js';
 import { cloneJson, getOwn, hasOwn, isMap, jsonEqual, jsonKindName, setOwn, type JsonMap } from './json-value.js';
 

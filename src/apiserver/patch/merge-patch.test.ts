@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyMergePatch } from './merge-patch.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../../api/errors.js';
 
 // RFC 7386 appendix A, with each target wrapped in an object (the API only patches objects).
 const rfcCases: [unknown, unknown, unknown][] = [

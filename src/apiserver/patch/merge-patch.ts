@@ -7,7 +7,7 @@
  * dropped from values that land where nothing (or null) was, and from objects merged over a
  * non-object; a list given over an existing object is taken verbatim.
  */
-import { errors } from '../errors.js';
+import { errors } from '../../api/errors.js';
 import { cloneJson, getOwn, hasOwn, isMap, jsonKindName, setOwn, type JsonMap } from './json-value.js';
 
 /** Applies `patch` to a copy of `original`; neither input is modified. */

@@ -5,7 +5,7 @@
  * strategic-merge errors through as plain Go errors, which its responsewriters turn into a 500 with
  * no reason. Clients (kubectl's "Error from server: ...") show exactly these, so we keep them.
  */
-import { ApiError, errors } from '../errors.js';
+import { ApiError, errors } from '../../api/errors.js';
 
 /** NewGenericServerResponse(422, ...) discards the server message for this generic one. */
 export const GENERIC_422_MESSAGE = 'the server rejected our request due to an error in our request';

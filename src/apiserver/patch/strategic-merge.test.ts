@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadDefinitions } from '../../api/schema.js';
 import { applyStrategicMergePatch, type SchemaNode } from './strategic-merge.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../../api/errors.js';
 import { GENERIC_422_MESSAGE } from './patch-errors.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@
  *  - Go iterates maps in random order; we use the patch's key order.
  * x-kubernetes-list-type/-list-map-keys are not read: strategic merge patch never used them.
  */
-import { errors } from '../errors.js';
+import { errors } from '../../api/errors.js';
 import { patchErrors } from './patch-errors.js';
 import { cloneJson, getOwn, goFormat, goFormatS, goTypeName, hasOwn, isMap, jsonKindName, setOwn, type JsonMap } from './json-value.js';
 

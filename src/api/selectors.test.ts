@@ -12,7 +12,7 @@ import {
   parseFieldSelector,
   parseLabelSelector,
 } from './selectors.js';
-import { customResourceFieldGetters, fieldGetters } from '../api/fields.js';
+import { customResourceFieldGetters, fieldGetters } from './fields.js';
 
 /** Asserts a 400 BadRequest with exactly upstream's message. */
 function badRequest(fn: () => unknown, message: string) {

@@ -6,9 +6,9 @@
  * Selectors are compiled once into small closures: a watch evaluates them for every object of every
  * event, so matching does no parsing, no allocation and no validation.
  */
-import type { FieldGetter, KubeObject } from '../api/types.js';
-import { fieldLabelInfo } from '../api/fields.js';
-import { isSelectorLabelKey, isSelectorLabelValue } from '../api/validation/names.js';
+import type { FieldGetter, KubeObject } from './types.js';
+import { fieldLabelInfo } from './fields.js';
+import { isSelectorLabelKey, isSelectorLabelValue } from './validation/names.js';
 import { errors } from './errors.js';
 
 // ───────────────────────────── label selectors ─────────────────────────────
