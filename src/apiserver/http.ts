@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { stringify as toYaml } from 'yaml';
 import { ApiError, errors } from '../api/errors.js';
+import { isStoreError } from '../storage/store.js';
 
 export function sendJson(res: ServerResponse, code: number, body: string | object, contentType = 'application/json', warnings: string[] = []): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -48,6 +49,8 @@ export function sendError(res: ServerResponse, err: unknown): void {
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  // The store being unreachable is neither the client's fault nor a bug: a retryable 503.
+  if (isStoreError(err, 'Unavailable')) return errors.serviceUnavailable(`storage is unavailable: ${err.message}`);
   // Anything else is our bug, not the client's: say so, keep serving.
   console.error('internal error:', err);
   return errors.internal(err instanceof Error ? err.message : String(err));
