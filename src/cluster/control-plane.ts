@@ -12,6 +12,8 @@ import { writeAdminKubeconfig } from '../cli/kubeconfig.js';
 import { InProcessClient } from '../client/in-process.js';
 import { NamespaceController } from '../controllers/namespace.js';
 import { GarbageCollector } from '../controllers/garbage-collector.js';
+import { ServiceAccountController } from '../controllers/serviceaccount.js';
+import { RootCaPublisher } from '../controllers/root-ca-publisher.js';
 import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
 import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseCidr } from '../apiserver/admission/service-allocation.js';
@@ -69,6 +71,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   namespaces.start();
   const gc = new GarbageCollector(client);
   void gc.start();
+  // Every namespace gets a `default` ServiceAccount and the cluster CA, as upstream's conformance expects.
+  const serviceAccounts = new ServiceAccountController(client);
+  const rootCa = new RootCaPublisher(client, { caCert: pki.caCert });
+  await Promise.all([serviceAccounts.start(), rootCa.start()]);
   const compactor = new Compactor(store);
   compactor.start();
   return {
@@ -81,7 +87,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async stop() {
       compactor.stop();
       namespaces.stop();
-      await gc.stop();
+      await Promise.all([gc.stop(), serviceAccounts.stop(), rootCa.stop()]);
       await server.close();
       await store.close();
     },

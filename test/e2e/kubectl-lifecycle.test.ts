@@ -54,7 +54,8 @@ for (const backend of e2eBackends()) {
         assert.match(marked.metadata.deletionTimestamp, RFC3339);
         assert.equal(marked.metadata.deletionGracePeriodSeconds, 0);
         assert.deepEqual(marked.metadata.finalizers, [HOLD]);
-        assert.deepEqual(await k('get', 'cm', '-n', ns, '-o', 'name'), 'configmap/held\n');
+        // Every namespace also holds the cluster CA ConfigMap, as upstream's root-ca publisher makes it.
+        assert.deepEqual(await k('get', 'cm', '-n', ns, '-o', 'name', '--field-selector', 'metadata.name!=kube-root-ca.crt'), 'configmap/held\n');
 
         // Still writable, but no new finalizers; deleting again changes nothing.
         assert.equal(await k('label', 'cm', 'held', '-n', ns, 'x=y'), 'configmap/held labeled\n');
@@ -236,7 +237,7 @@ for (const backend of e2eBackends()) {
         assert.deepEqual(await getJson('secret', 'kept', '-n', ns), before.secret);
         assert.deepEqual(await getJson('deploy', 'kept', '-n', ns), before.deploy);
         assert.deepEqual(await getJson('ns', ns), before.ns);
-        const listed = JSON.parse(await k('get', 'cm', '-n', ns, '-o', 'json'));
+        const listed = JSON.parse(await k('get', 'cm', '-n', ns, '-o', 'json', '--field-selector', 'metadata.name!=kube-root-ca.crt'));
         assert.deepEqual(
           listed.items.map((i: any) => [i.metadata.name, i.metadata.uid, i.metadata.resourceVersion]),
           [['kept', before.cm.metadata.uid, before.cm.metadata.resourceVersion]],
