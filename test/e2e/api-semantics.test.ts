@@ -40,8 +40,12 @@ for (const backend of e2eBackends()) {
 
     const cmPath = (ns: string, name = '') => `/api/v1/namespaces/${ns}/configmaps${name ? '/' + name : ''}`;
     const deployPath = (ns: string, name = '') => `/apis/apps/v1/namespaces/${ns}/deployments${name ? '/' + name : ''}`;
+    // A new namespace is settled once the controllers have given it its cluster CA ConfigMap (as
+    // upstream's e2e framework waits for its service account): later watches and lists then see
+    // only what the test itself does.
     const newNamespace = async (name: string) => {
       await k.ok('POST', '/api/v1/namespaces', { body: { metadata: { name } } });
+      await eventually(`${ROOT_CA} in ${name}`, async () => ((await k.request('GET', cmPath(name, ROOT_CA))).status === 200 ? true : undefined));
       return name;
     };
     const createCm = (ns: string, name: string, data: Record<string, string> = {}, labels?: Record<string, string>) =>

@@ -4,7 +4,7 @@
  */
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { kubectlOk, startSkiff, type Backend, type SkiffProcess } from '../harness/skiff.js';
+import { kubectl, kubectlOk, startSkiff, type Backend, type SkiffProcess } from '../harness/skiff.js';
 
 export interface KubectlSuite {
   /** The running server; only valid inside tests and hooks, once the suite's before hook has run. */
@@ -37,11 +37,23 @@ export function kubectlSuite(backend: Backend): KubectlSuite {
     return s;
   };
   const k = (...args: string[]) => kubectlOk(server(), args);
+  const waitForRootCa = async (namespace: string) => {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      if ((await kubectl(server(), ['get', 'configmap', 'kube-root-ca.crt', '-n', namespace, '-o', 'name'])).code === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`namespace ${namespace} never got its kube-root-ca.crt ConfigMap`);
+  };
   return {
     server,
     k,
     kIn: (input, ...args) => kubectlOk(server(), args, input),
     getJson: async (...args) => JSON.parse(await k('get', ...args, '-o', 'json')),
-    newNamespace: async (name) => assert.equal(await k('create', 'namespace', name), `namespace/${name} created\n`),
+    // Settled once the controllers have given it its cluster CA ConfigMap, as upstream's e2e
+    // framework waits for a new namespace's service account.
+    newNamespace: async (name) => {
+      assert.equal(await k('create', 'namespace', name), `namespace/${name} created\n`);
+      await waitForRootCa(name);
+    },
   };
 }
