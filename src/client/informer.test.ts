@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../api/types.js';
-import { ApiServer } from '../apiserver/server.js';
-import { ensureSystemNamespaces } from '../controllers/bootstrap.js';
-import { openSqliteStore } from '../storage/sqlite.js';
-import type { Store } from '../storage/store.js';
 import { InProcessClient } from './in-process.js';
+import { startInProcessCluster, type InProcessCluster } from '../../test/harness/in-process.js';
 import { Informer } from './informer.js';
 import type { Client, ResourceRef, WatchEventType, WatchHandle, WatchOptions } from './interface.js';
 
@@ -85,26 +79,18 @@ class ExpiringClient {
 }
 
 describe('Informer', () => {
-  let dir: string;
-  let store: Store;
-  let server: ApiServer;
+  let cluster: InProcessCluster;
   let client: InProcessClient;
   const informers: Informer[] = [];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'skiff-informer-'));
-    store = await openSqliteStore(join(dir, 'state.db'));
-    server = new ApiServer({ store });
-    await server.start();
-    client = new InProcessClient(server);
-    await ensureSystemNamespaces(client);
+    cluster = await startInProcessCluster('informer');
+    client = cluster.client;
   });
 
   after(async () => {
     for (const inf of informers) inf.stop();
-    await server.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await cluster.stop();
   });
 
   it('syncs the initial list, in pages, into the store', async () => {

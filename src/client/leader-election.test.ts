@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApiServer } from '../apiserver/server.js';
-import { ensureSystemNamespaces } from '../controllers/bootstrap.js';
-import { openSqliteStore } from '../storage/sqlite.js';
-import type { Store } from '../storage/store.js';
-import { InProcessClient } from './in-process.js';
+import { startInProcessCluster, type InProcessCluster } from '../../test/harness/in-process.js';
 import type { Client } from './interface.js';
 import { LEASES, LeaderElector, microTime } from './leader-election.js';
 
@@ -56,26 +49,18 @@ function atMostOneLeader(...electors: LeaderElector[]): () => void {
 }
 
 describe('LeaderElector', () => {
-  let dir: string;
-  let store: Store;
-  let server: ApiServer;
+  let cluster: InProcessCluster;
   let client: Client;
   const electors: LeaderElector[] = [];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'skiff-leader-election-'));
-    store = await openSqliteStore(join(dir, 'state.db'));
-    server = new ApiServer({ store });
-    await server.start();
-    client = new InProcessClient(server);
-    await ensureSystemNamespaces(client);
+    cluster = await startInProcessCluster('leader-election');
+    client = cluster.client;
   });
 
   after(async () => {
     for (const e of electors) await e.abandon();
-    await server.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await cluster.stop();
   });
 
   function pair(name: string) {

@@ -1,59 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../api/types.js';
 import { ApiError } from '../api/errors.js';
 import { ApiServer } from '../apiserver/server.js';
 import { InProcessClient } from '../client/in-process.js';
-import type { DeleteOptions, PatchType, ResourceRef, WriteOptions } from '../client/interface.js';
-import { openSqliteStore } from '../storage/sqlite.js';
-import type { Store } from '../storage/store.js';
-import { ensureSystemNamespaces, SYSTEM_NAMESPACES } from './bootstrap.js';
+import type { ResourceRef } from '../client/interface.js';
+import { CountingClient, eventually, startInProcessCluster, type InProcessCluster } from '../../test/harness/in-process.js';
+import { SYSTEM_NAMESPACES } from './bootstrap.js';
 import { ServiceAccountController } from './serviceaccount.js';
 
 const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
 const SA: ResourceRef = { group: '', version: 'v1', resource: 'serviceaccounts' };
-
-/** The in-process client, counting the writes tried through it and those that succeed. */
-class CountingClient extends InProcessClient {
-  attempts = 0;
-  writes = 0;
-  override async create(ref: ResourceRef, namespace: string, obj: KubeObject, opts?: WriteOptions) {
-    this.attempts++;
-    const out = await super.create(ref, namespace, obj, opts);
-    this.writes++;
-    return out;
-  }
-  override async update(ref: ResourceRef, namespace: string, obj: KubeObject, opts?: WriteOptions) {
-    this.attempts++;
-    const out = await super.update(ref, namespace, obj, opts);
-    this.writes++;
-    return out;
-  }
-  override async patch(ref: ResourceRef, namespace: string, name: string, type: PatchType, patch: unknown, opts?: WriteOptions) {
-    this.attempts++;
-    const out = await super.patch(ref, namespace, name, type, patch, opts);
-    this.writes++;
-    return out;
-  }
-  override async delete(ref: ResourceRef, namespace: string, name: string, opts?: DeleteOptions) {
-    this.attempts++;
-    await super.delete(ref, namespace, name, opts);
-    this.writes++;
-  }
-}
-
-/** Polls `check` until it returns something truthy; bounded by attempts, not by the clock. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>, attempts = 500): Promise<T> {
-  for (let i = 0; i < attempts; i++) {
-    const v = await check();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 async function tryGet(client: InProcessClient, namespace: string): Promise<KubeObject | undefined> {
   try {
@@ -65,20 +22,15 @@ async function tryGet(client: InProcessClient, namespace: string): Promise<KubeO
 }
 
 describe('service account controller', () => {
-  let dir: string;
-  let store: Store;
+  let cluster: InProcessCluster;
   let server: ApiServer;
   let client: InProcessClient;
   let counting: CountingClient;
   let controller: ServiceAccountController;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'skiff-sa-'));
-    store = await openSqliteStore(join(dir, 'state.db'));
-    server = new ApiServer({ store });
-    await server.start();
-    client = new InProcessClient(server);
-    await ensureSystemNamespaces(client);
+    cluster = await startInProcessCluster('controller');
+    ({ server, client } = cluster);
     counting = new CountingClient(server);
     controller = new ServiceAccountController(counting, { retryBaseDelayMs: 5, retryMaxDelayMs: 200 });
     await controller.start();
@@ -86,9 +38,7 @@ describe('service account controller', () => {
 
   after(async () => {
     await controller.stop();
-    await server.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await cluster.stop();
   });
 
   it('gives every existing namespace its default service account', async () => {
