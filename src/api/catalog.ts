@@ -39,6 +39,7 @@ interface EntryOptions {
   verbs?: string[];
   singular?: string;
   finalize?: boolean;
+  binding?: boolean;
 }
 
 function entry(group: string, version: string, kind: string, plural: string, o: EntryOptions = {}): ResourceEntry {
@@ -54,7 +55,7 @@ function entry(group: string, version: string, kind: string, plural: string, o: 
     categories: o.categories ?? [],
     verbs: o.verbs ?? STANDARD_VERBS,
     definition: `${DEFINITION_PACKAGE[group]}.${version}.${kind}`,
-    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}) },
+    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}), ...(o.binding ? { binding: true } : {}) },
     hasSpec: o.hasSpec ?? false,
   };
 }
@@ -79,7 +80,7 @@ export const builtinResources: ResourceEntry[] = [
   entry('', 'v1', 'Node', 'nodes', { ...CLUSTER, shortNames: ['no'], status: true }),
   entry('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', { shortNames: ['pvc'], status: true }),
   entry('', 'v1', 'PersistentVolume', 'persistentvolumes', { ...CLUSTER, shortNames: ['pv'], status: true }),
-  entry('', 'v1', 'Pod', 'pods', { shortNames: ['po'], categories: ALL, status: true }),
+  entry('', 'v1', 'Pod', 'pods', { shortNames: ['po'], categories: ALL, status: true, binding: true }),
   entry('', 'v1', 'PodTemplate', 'podtemplates'),
   entry('', 'v1', 'ReplicationController', 'replicationcontrollers', {
     shortNames: ['rc'],

@@ -43,6 +43,7 @@ function subresourcesOf(e: ResourceEntry): Subresource[] {
   if (e.subresources.status) out.push({ name: 'status', group: e.group, version: e.version, kind: e.kind, verbs: subresourceVerbs('status') });
   if (e.subresources.scale) out.push({ name: 'scale', group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: subresourceVerbs('scale') });
   if (e.subresources.finalize) out.push({ name: 'finalize', group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] });
+  if (e.subresources.binding) out.push({ name: 'binding', group: '', version: 'v1', kind: 'Binding', verbs: ['create'] });
   return out;
 }
 

@@ -26,6 +26,7 @@ import {
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
 import { applyPatch, checkPatchType } from './patch/index.js';
+import { bindPod } from './pod-binding.js';
 import type { SchemaSource } from './schemas.js';
 import { serveWatch } from './watch.js';
 import { scaleOf, applyScale } from './scale.js';
@@ -80,7 +81,9 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
   if (sub && !isServedSubresource(entry, sub)) throw errors.pathNotFound();
   if (sub && !info.name) throw errors.pathNotFound();
   if (!sub && !entry.verbs.includes(info.verb)) throw methodNotAllowed();
-  if (sub && (info.verb === 'delete' || info.verb === 'create' || info.verb === 'list' || info.verb === 'watch')) throw methodNotAllowed();
+  // Subresources written by POST (pods/binding) take only create; the others never take it.
+  const createOnly = sub === 'binding';
+  if (sub && (createOnly ? info.verb !== 'create' : info.verb === 'delete' || info.verb === 'create' || info.verb === 'list' || info.verb === 'watch')) throw methodNotAllowed();
   // Refuse what the client cannot read before anything is written.
   negotiate(req.headers.accept, sub !== 'scale');
 
@@ -93,6 +96,11 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
     case 'watch':
       return serveWatch(deps.resources, req, res, requested, view, ns, info.name, query, buildFilter(entry, query, info.name));
     case 'create': {
+      if (sub === 'binding') {
+        const ctx = writeContext(query, 'CreateOptions');
+        const status = await bindPod(deps.resources, entry, ns, info.name, decodeBody(await readBody(req), req.headers['content-type']), ctx);
+        return sendJson(res, 201, status);
+      }
       if (info.name) throw methodNotAllowed();
       const ctx = writeContext(query, 'CreateOptions');
       const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type']));
@@ -189,6 +197,7 @@ function isServedSubresource(entry: ResourceEntry, sub: string): boolean {
   if (sub === 'status') return !!entry.subresources.status;
   if (sub === 'scale') return !!entry.subresources.scale;
   if (sub === 'finalize') return !!entry.subresources.finalize;
+  if (sub === 'binding') return !!entry.subresources.binding;
   return false;
 }
 

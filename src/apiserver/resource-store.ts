@@ -380,7 +380,8 @@ export class ResourceStore {
       if (entry.hasSpec && !deepEqual(specOf(next), specOf(old))) {
         next.metadata!.generation = (old.metadata?.generation ?? 0) + 1;
       }
-      this.validate(entry, next, old);
+      // The node a binding sets is the one change a pod's spec may take that an update may not.
+      this.validate(entry, next, subresource === 'binding' ? { ...old, spec: { ...old.spec, nodeName: next.spec?.nodeName } } : old);
       const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun });
 
       const finished = next.metadata!.deletionTimestamp && (next.metadata!.finalizers?.length ?? 0) === 0 && this.rules.canFinishDeletion(entry, next);
@@ -435,6 +436,11 @@ export class ResourceStore {
       next.metadata = { ...old.metadata };
     } else if (subresource === 'finalize' && entry.subresources.finalize) {
       next = { ...old, spec: { ...(old.spec ?? {}), finalizers: incoming.spec?.finalizers ?? [] } };
+    } else if (subresource === 'binding' && entry.subresources.binding) {
+      // A binding sets the node, the PodScheduled condition and the binding's annotations; nothing else.
+      next = { ...old, spec: { ...old.spec, nodeName: incoming.spec?.nodeName }, status: incoming.status };
+      next.metadata = { ...old.metadata, annotations: incoming.metadata?.annotations };
+      if (next.metadata.annotations === undefined) delete next.metadata.annotations;
     } else if (subresource !== '') {
       throw errors.pathNotFound();
     } else {

@@ -11,6 +11,7 @@ import { buildFilter } from '../apiserver/handlers.js';
 import { itemObject, newWriteContext, parseResourceVersion } from '../apiserver/resource-store.js';
 import { storagePrefix } from '../apiserver/registry.js';
 import { toApiError } from '../apiserver/http.js';
+import { bindPod } from '../apiserver/pod-binding.js';
 import type { Client, DeleteOptions, ListOptions, ListResult, PatchType, ResourceRef, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from './interface.js';
 
 export class InProcessClient implements Client {
@@ -39,7 +40,10 @@ export class InProcessClient implements Client {
 
   async create(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const ctx = newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager });
-    return clone((await this.server.resources.create(this.entry(ref), namespace, clone(obj), ctx)).obj);
+    const e = this.entry(ref);
+    if (opts.subresource === 'binding' && e.subresources.binding) return bindPod(this.server.resources, e, namespace, obj.metadata?.name ?? '', obj, ctx);
+    if (opts.subresource) throw errors.pathNotFound();
+    return clone((await this.server.resources.create(e, namespace, clone(obj), ctx)).obj);
   }
 
   async update(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {

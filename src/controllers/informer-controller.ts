@@ -25,6 +25,7 @@ export function isTerminating(ns: KubeObject): boolean {
 export abstract class InformerController {
   protected readonly queue: WorkQueue;
   private readonly informers: Informer[] = [];
+  private readonly shared: Informer[] = [];
   private readonly workers: Promise<void>[] = [];
   private readonly log: (message: string) => void;
   private started: Promise<void> | undefined;
@@ -41,9 +42,14 @@ export abstract class InformerController {
   /** Makes `key` match what it should be. Throws what should be retried. */
   abstract reconcile(key: string): Promise<void>;
 
-  /** Registers the informers the controller reads; they start and stop with it. */
+  /** Registers the informers the controller owns; they start and stop with it. */
   protected use(...informers: Informer[]): void {
     this.informers.push(...informers);
+  }
+
+  /** Registers shared informers the controller reads: it starts them (if no one has) and waits for them, but never stops them. */
+  protected share(...informers: Informer[]): void {
+    this.shared.push(...informers);
   }
 
   /** Resolves once every informer has listed and the workers run (or at stop()). */
@@ -61,8 +67,9 @@ export abstract class InformerController {
   }
 
   private async run(): Promise<void> {
-    for (const inf of this.informers) inf.start();
-    const synced = await Promise.all(this.informers.map((inf) => inf.waitForSync()));
+    const all = [...this.informers, ...this.shared];
+    for (const inf of all) inf.start();
+    const synced = await Promise.all(all.map((inf) => inf.waitForSync()));
     if (this.stopped || !synced.every(Boolean)) return;
     for (let i = 0; i < (this.controllerOpts.workers ?? 1); i++) this.workers.push(this.work());
   }

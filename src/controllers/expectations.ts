@@ -1,0 +1,50 @@
+/**
+ * Controller expectations, after upstream's ControllerExpectations: a controller that has just
+ * created or deleted n pods waits until its informer has seen all n before it counts pods again,
+ * so a slow watch never makes it create the same replicas twice. Expectations expire after five
+ * minutes, in case an event was lost for good.
+ */
+const TTL_MS = 5 * 60 * 1000;
+
+interface Expectation {
+  adds: number;
+  dels: number;
+  at: number;
+}
+
+export class Expectations {
+  private readonly byKey = new Map<string, Expectation>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** True when nothing is outstanding for `key` (or what was expected is too old to wait for). */
+  satisfied(key: string): boolean {
+    const e = this.byKey.get(key);
+    if (!e) return true;
+    if ((e.adds <= 0 && e.dels <= 0) || this.now() - e.at > TTL_MS) return true;
+    return false;
+  }
+
+  expectCreations(key: string, n: number): void {
+    this.byKey.set(key, { adds: n, dels: 0, at: this.now() });
+  }
+
+  expectDeletions(key: string, n: number): void {
+    this.byKey.set(key, { adds: 0, dels: n, at: this.now() });
+  }
+
+  creationObserved(key: string): void {
+    const e = this.byKey.get(key);
+    if (e) e.adds--;
+  }
+
+  deletionObserved(key: string): void {
+    const e = this.byKey.get(key);
+    if (e) e.dels--;
+  }
+
+  /** Forgets `key` (its owner was deleted). */
+  delete(key: string): void {
+    this.byKey.delete(key);
+  }
+}
