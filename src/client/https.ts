@@ -55,8 +55,11 @@ export class HttpsClient implements Client {
     this.agent = new Agent({ keepAlive: true, ca: opts.ca, cert: opts.cert, key: opts.key });
   }
 
-  /** A client from a kubeconfig as skiff writes it (embedded *-data credentials, current context). */
-  static async fromKubeconfig(path: string): Promise<HttpsClient> {
+  /**
+   * A client from a kubeconfig as skiff writes it (embedded *-data credentials, current context),
+   * optionally talking to another server of the same cluster.
+   */
+  static async fromKubeconfig(path: string, server?: string): Promise<HttpsClient> {
     const cfg = parseYaml(await readFile(path, 'utf8')) as Record<string, any>;
     const contexts: any[] = cfg.contexts ?? [];
     const ctx = contexts.find((c) => c.name === cfg['current-context'])?.context ?? contexts[0]?.context;
@@ -70,7 +73,7 @@ export class HttpsClient implements Client {
       return Buffer.from(v, 'base64').toString('utf8');
     };
     return new HttpsClient({
-      server: cluster.server,
+      server: server ?? cluster.server,
       ca: b64('certificate-authority-data', cluster['certificate-authority-data']),
       cert: b64('client-certificate-data', user['client-certificate-data']),
       key: b64('client-key-data', user['client-key-data']),

@@ -10,10 +10,8 @@ import { ApiServer } from '../apiserver/server.js';
 import { ensurePki, type Pki } from '../pki/certs.js';
 import { writeAdminKubeconfig } from '../cli/kubeconfig.js';
 import { InProcessClient } from '../client/in-process.js';
-import { NamespaceController } from '../controllers/namespace.js';
-import { GarbageCollector } from '../controllers/garbage-collector.js';
-import { ServiceAccountController } from '../controllers/serviceaccount.js';
-import { RootCaPublisher } from '../controllers/root-ca-publisher.js';
+import { ControllerManager, type Controller, type ControllerSettings } from '../controllers/manager.js';
+import { LeaderElected, type ElectionTiming } from './leader-elected.js';
 import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
 import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseCidr } from '../apiserver/admission/service-allocation.js';
@@ -29,6 +27,15 @@ export interface ControlPlaneOptions {
   hosts?: string[];
   /** Service cluster IP range (default 10.96.0.0/12). */
   serviceCidr?: string;
+  /**
+   * Run the controller manager and scheduler only while holding their Leases (default: on etcd,
+   * where several servers may share the store; SQLite allows one server only).
+   */
+  leaderElect?: boolean;
+  election?: ElectionTiming;
+  /** Controllers to run (kube-controller-manager's --controllers; default all). */
+  controllers?: string[];
+  controllerSettings?: ControllerSettings;
 }
 
 export interface ControlPlane {
@@ -67,14 +74,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const url = `https://127.0.0.1:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });
-  const namespaces = new NamespaceController(client);
-  namespaces.start();
-  const gc = new GarbageCollector(client);
-  void gc.start();
-  // Every namespace gets a `default` ServiceAccount and the cluster CA, as upstream's conformance expects.
-  const serviceAccounts = new ServiceAccountController(client);
-  const rootCa = new RootCaPublisher(client, { caCert: pki.caCert });
-  await Promise.all([serviceAccounts.start(), rootCa.start()]);
+  const components = await startComponents(client, opts, pki);
   const compactor = new Compactor(store);
   compactor.start();
   return {
@@ -86,10 +86,32 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     kubeconfigPath,
     async stop() {
       compactor.stop();
-      namespaces.stop();
-      await Promise.all([gc.stop(), serviceAccounts.stop(), rootCa.stop()]);
+      await Promise.all(components.map((c) => c.stop()));
       await server.close();
       await store.close();
     },
   };
+}
+
+/**
+ * The components that act on the cluster (controllers, scheduler): started at once when this is
+ * the only server, or each under its Lease when servers share an etcd.
+ */
+async function startComponents(client: InProcessClient, opts: ControlPlaneOptions, pki: Pki): Promise<Controller[]> {
+  const builders: { lease: string; build: () => Controller }[] = [
+    {
+      lease: 'kube-controller-manager',
+      build: () => new ControllerManager(client, { caCert: pki.caCert, controllers: opts.controllers, settings: opts.controllerSettings }),
+    },
+  ];
+  if (opts.leaderElect ?? opts.storage === 'etcd') {
+    return builders.map(({ lease, build }) => {
+      const elected = new LeaderElected(client, lease, build, opts.election);
+      elected.start();
+      return elected;
+    });
+  }
+  const started = builders.map(({ build }) => build());
+  await Promise.all(started.map((c) => c.start()));
+  return started;
 }

@@ -25,7 +25,20 @@ export interface SkiffProcess {
   output(): string;
   /** Stops the server (SIGTERM) and starts it again on the same data dir and port. */
   restart(): Promise<void>;
+  /** Kills the server at once (SIGKILL), as a crash: nothing is released. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface StartSkiffOptions {
+  backend?: Backend;
+  extraArgs?: string[];
+  /** `up` (default) or `server`. */
+  command?: 'up' | 'server';
+  /** An etcd to share with other servers (the caller stops it); otherwise one is started for etcd. */
+  etcd?: EtcdProcess;
+  /** A data dir to share (its PKI) with another server; the caller removes it. */
+  dataDir?: string;
 }
 
 /** The backends the API e2e suites run against: both by default, or SKIFF_E2E_BACKENDS=sqlite. */
@@ -35,15 +48,17 @@ export function e2eBackends(): Backend[] {
   return env.split(',').map((s) => s.trim()) as Backend[];
 }
 
-export async function startSkiff(opts: { backend?: Backend; extraArgs?: string[] } = {}): Promise<SkiffProcess> {
-  const backend = opts.backend ?? 'sqlite';
-  const dataDir = await mkdtemp(join(tmpdir(), 'skiff-e2e-'));
+export async function startSkiff(opts: StartSkiffOptions = {}): Promise<SkiffProcess> {
+  const backend = opts.etcd ? 'etcd' : (opts.backend ?? 'sqlite');
+  const ownDataDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'skiff-e2e-')));
   let etcd: EtcdProcess | undefined;
-  const args = ['up', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--storage', backend, ...(opts.extraArgs ?? [])];
+  const args = [opts.command ?? 'up', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--storage', backend, ...(opts.extraArgs ?? [])];
   if (backend === 'etcd') {
-    etcd = await startEtcd();
+    etcd = opts.etcd ?? (await startEtcd());
     args.push('--etcd-endpoints', etcd.endpoint);
   }
+  const ownEtcd = etcd !== opts.etcd;
   let port = 0;
   let child: ChildProcess | undefined;
   let out = '';
@@ -75,7 +90,7 @@ export async function startSkiff(opts: { backend?: Backend; extraArgs?: string[]
 
   const stopChild = async () => {
     const p = child;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((res) => {
       const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
       p.once('exit', () => {
@@ -101,10 +116,18 @@ export async function startSkiff(opts: { backend?: Backend; extraArgs?: string[]
       await stopChild();
       await launch();
     },
+    async kill() {
+      const p = child;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
+      await new Promise<void>((res) => {
+        p.once('exit', () => res());
+        p.kill('SIGKILL');
+      });
+    },
     async stop() {
       await stopChild();
-      await etcd?.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (ownEtcd) await etcd?.stop();
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

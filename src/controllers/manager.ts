@@ -1,0 +1,81 @@
+/**
+ * The controller manager, after kube-controller-manager: one shared informer factory and one set
+ * of event recorders for every controller, each controller built from the same ControllerContext,
+ * started together and stopped together. Which controllers run is a list of upstream's names, so
+ * `skiff server --controllers` reads like kube-controller-manager's flag.
+ */
+import type { Client } from '../client/interface.js';
+import { SharedInformers } from '../client/shared-informers.js';
+import { newControllerContext, type ControllerContext } from './context.js';
+import { NamespaceController } from './namespace.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { ServiceAccountController } from './serviceaccount.js';
+import { RootCaPublisher } from './root-ca-publisher.js';
+
+export interface Controller {
+  start(): unknown;
+  stop(): unknown;
+}
+
+export interface ControllerManagerOptions {
+  /** The cluster CA, published in every namespace. */
+  caCert: string;
+  /** Controllers to run by name; `*` (the default) is all of them, `-name` turns one off. */
+  controllers?: string[];
+  /** Per-controller option overrides (tests shorten periods with them). */
+  settings?: ControllerSettings;
+  log?: (message: string) => void;
+}
+
+/** Knobs the controllers take, grouped by controller name. */
+export interface ControllerSettings {
+  [controller: string]: Record<string, unknown> | undefined;
+}
+
+type Factory = (ctx: ControllerContext, opts: ControllerManagerOptions) => Controller;
+
+const CONTROLLERS: Record<string, Factory> = {
+  namespace: (ctx) => new NamespaceController(ctx.client),
+  'garbage-collector': (ctx) => new GarbageCollector(ctx.client),
+  serviceaccount: (ctx) => new ServiceAccountController(ctx.client),
+  'root-ca-cert-publisher': (ctx, o) => new RootCaPublisher(ctx.client, { caCert: o.caCert }),
+};
+
+export const CONTROLLER_NAMES = Object.keys(CONTROLLERS);
+
+/** The controllers `names` turns on, as kube-controller-manager reads `--controllers`. */
+export function enabledControllers(names: string[] = ['*']): string[] {
+  const unknown = names.map((n) => n.replace(/^-/, '')).filter((n) => n !== '*' && !(n in CONTROLLERS));
+  if (unknown.length > 0) throw new Error(`unknown controller(s): ${unknown.join(', ')}; known: ${CONTROLLER_NAMES.join(', ')}`);
+  const all = names.includes('*');
+  return CONTROLLER_NAMES.filter((n) => !names.includes(`-${n}`) && (all || names.includes(n)));
+}
+
+export class ControllerManager {
+  readonly informers: SharedInformers;
+  readonly context: ControllerContext;
+  private readonly running = new Map<string, Controller>();
+
+  constructor(
+    client: Client,
+    private readonly opts: ControllerManagerOptions,
+  ) {
+    this.informers = new SharedInformers(client);
+    this.context = newControllerContext(client, this.informers, { log: opts.log });
+  }
+
+  /** Builds and starts every enabled controller; resolves once their caches have synced. */
+  async start(): Promise<void> {
+    for (const name of enabledControllers(this.opts.controllers)) {
+      this.running.set(name, CONTROLLERS[name](this.context, this.opts));
+    }
+    this.informers.start();
+    await Promise.all([...this.running.values()].map((c) => c.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.running.values()].map((c) => c.stop()));
+    this.running.clear();
+    this.informers.stop();
+  }
+}
