@@ -336,7 +336,8 @@ export class EndpointSliceController extends InformerController {
     const wrongType: Slice[] = [];
     for (const s of slices as Slice[]) {
       if (!types.has(s.addressType as IPFamily)) wrongType.push(s);
-      else byType.set(s.addressType, [...(byType.get(s.addressType) ?? []), s]);
+      else if (byType.has(s.addressType)) byType.get(s.addressType)!.push(s);
+      else byType.set(s.addressType, [s]);
     }
     let failure: unknown;
     try {
@@ -397,7 +398,8 @@ export class EndpointSliceController extends InformerController {
         continue;
       }
       const pk = portMapKey(s.ports);
-      existingByPorts.set(pk, [...(existingByPorts.get(pk) ?? []), s]);
+      if (existingByPorts.has(pk)) existingByPorts.get(pk)!.push(s);
+      else existingByPorts.set(pk, [s]);
     }
 
     const desiredPorts = new Map<string, EndpointPort[]>();

@@ -285,7 +285,9 @@ export class NodeLifecycleController extends InformerController {
       const { node, observed, current } = result;
       if (node.metadata?.labels?.[LABEL_EXCLUDE_DISRUPTION] === undefined) {
         const zone = zoneKeyOf(node);
-        zoneConditions.set(zone, [...(zoneConditions.get(zone) ?? []), current]);
+        let list = zoneConditions.get(zone);
+        if (!list) zoneConditions.set(zone, (list = []));
+        list.push(current);
       }
       if (!current) continue;
       try {
