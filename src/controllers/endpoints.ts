@@ -215,7 +215,8 @@ export class EndpointsController extends InformerController {
     private readonly ctx: ControllerContext,
     opts: EndpointsControllerOptions = {},
   ) {
-    super('endpoints controller', { log: ctx.log, ...opts });
+    // Upstream's --concurrent-endpoint-syncs defaults to 5.
+    super('endpoints controller', { workers: 5, log: ctx.log, ...opts });
     this.recorder = ctx.recorder('endpoint-controller');
     this.services = ctx.informers.informer(SERVICES);
     this.pods = ctx.informers.informer(PODS);

@@ -249,8 +249,8 @@ export class EndpointSliceController extends InformerController {
     private readonly ctx: ControllerContext,
     opts: EndpointSliceControllerOptions = {},
   ) {
-    // Upstream backs off from 1 s: a sync can rewrite many slices and should not hammer the API.
-    super('endpointslice controller', { retryBaseDelayMs: 1000, log: ctx.log, ...opts });
+    // Upstream backs off from 1 s (a sync can rewrite many slices) and syncs 5 Services at once.
+    super('endpointslice controller', { workers: 5, retryBaseDelayMs: 1000, log: ctx.log, ...opts });
     this.maxEndpointsPerSlice = Math.max(1, opts.maxEndpointsPerSlice ?? 100);
     this.recorder = ctx.recorder('endpoint-slice-controller');
     this.services = ctx.informers.informer(SERVICES);
