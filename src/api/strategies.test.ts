@@ -235,6 +235,14 @@ describe('defaults, as `kubectl get -o yaml` shows them', () => {
     const ds = created({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: meta('agent'), spec: { selector: { matchLabels: { app: 'x' } }, template } });
     assert.deepEqual(ds.spec.updateStrategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
     assert.equal(ds.spec.revisionHistoryLimit, 10);
+    const templateGeneration = (o: KubeObject) => o.metadata?.annotations?.['deprecated.daemonset.template.generation'];
+    assert.equal(templateGeneration(ds), '1');
+    const relabelled = update(ds, (o) => (o.metadata = { ...o.metadata, labels: { tier: 'node' } })).obj;
+    assert.equal(templateGeneration(relabelled), '1', 'no template change, no bump');
+    const bumped = update(ds, (o) => (o.spec.template.spec.containers[0].image = 'i:2')).obj;
+    assert.equal(templateGeneration(bumped), '2');
+    const forged = update(bumped, (o) => (o.metadata = { ...o.metadata, annotations: { 'deprecated.daemonset.template.generation': '9' } })).obj;
+    assert.equal(templateGeneration(forged), '2', 'clients cannot set it');
 
     const rs = created({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: meta('rs'), spec: { selector: { matchLabels: { app: 'x' } }, template } });
     assert.equal(rs.spec.replicas, 1);

@@ -25,6 +25,11 @@ export class Expectations {
     return false;
   }
 
+  /** Expects `adds` creations and `dels` deletions at once (upstream's SetExpectations). */
+  expect(key: string, adds: number, dels: number): void {
+    this.byKey.set(key, { adds, dels, at: this.now() });
+  }
+
   expectCreations(key: string, n: number): void {
     this.byKey.set(key, { adds: n, dels: 0, at: this.now() });
   }

@@ -60,14 +60,18 @@ export class PodControl {
     }
   }
 
-  /** Deletes `pod` of `owner`; a pod already gone counts as deleted. */
-  async delete(owner: KubeObject, pod: KubeObject): Promise<void> {
+  /**
+   * Deletes `pod` of `owner`; a pod already gone counts as deleted, and resolves false (so callers
+   * waiting on expectations know no deletion event of theirs is coming).
+   */
+  async delete(owner: KubeObject, pod: KubeObject): Promise<boolean> {
     const name = pod.metadata!.name!;
     try {
       await this.client.delete(PODS, pod.metadata!.namespace!, name, { preconditions: { uid: pod.metadata!.uid } });
       this.recorder.event(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${name}`);
+      return true;
     } catch (err) {
-      if (err instanceof ApiError && err.code === 404) return;
+      if (err instanceof ApiError && err.code === 404) return false;
       this.recorder.event(owner, 'Warning', 'FailedDelete', `Error deleting: ${(err as Error).message}`);
       throw err;
     }

@@ -254,6 +254,22 @@ export const statefulSetStrategy: Strategy = {
 
 // ---- DaemonSet ------------------------------------------------------------------------------
 
+/**
+ * apps/v1 carries the internal spec.templateGeneration as this annotation (upstream's v1 conversion):
+ * 1 on create, one more each time the template changes, and never what a client writes. The
+ * DaemonSet controller labels pods with it (`pod-template-generation`).
+ */
+export const DAEMONSET_TEMPLATE_GENERATION = 'deprecated.daemonset.template.generation';
+
+function templateGeneration(obj: KubeObject): number {
+  const v = obj.metadata?.annotations?.[DAEMONSET_TEMPLATE_GENERATION];
+  return typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : 0;
+}
+
+function setTemplateGeneration(obj: KubeObject, generation: number): void {
+  obj.metadata = { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [DAEMONSET_TEMPLATE_GENERATION]: String(generation) } };
+}
+
 export const daemonSetStrategy: Strategy = {
   default(obj) {
     const spec = specOf(obj);
@@ -269,6 +285,13 @@ export const daemonSetStrategy: Strategy = {
   },
   prepareForCreate(obj) {
     obj.status = { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 };
+    setTemplateGeneration(obj, Math.max(1, templateGeneration(obj)));
+  },
+  prepareForUpdate(obj, old) {
+    const spec = isObj(obj.spec) ? obj.spec : {};
+    const oldSpec = isObj(old.spec) ? old.spec : {};
+    const changed = !semanticEqual(spec.template, oldSpec.template);
+    setTemplateGeneration(obj, templateGeneration(old) + (changed ? 1 : 0));
   },
   validate(obj, old) {
     const errs: Causes = [];
