@@ -25,6 +25,7 @@ import { WatchCache } from './watch-cache.js';
 import { defaultKindRules } from './default-rules.js';
 import { userFromCertificate } from '../pki/identity.js';
 import { namespaceLifecycle } from './admission/namespace-lifecycle.js';
+import { defaultTolerationSeconds } from './admission/default-toleration-seconds.js';
 import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-allocation.js';
 
 export interface TlsOptions {
@@ -64,7 +65,7 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
     this.schemas = builtinSchemas();
-    const admission = [namespaceLifecycle(opts.store, this.cache), new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR)];
+    const admission = [namespaceLifecycle(opts.store, this.cache), defaultTolerationSeconds(), new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR)];
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.registry.onChange(() => {

@@ -11,6 +11,13 @@ import { NamespaceController } from './namespace.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { ServiceAccountController } from './serviceaccount.js';
 import { RootCaPublisher } from './root-ca-publisher.js';
+import { EndpointSliceController } from './endpointslice.js';
+import { EndpointsController } from './endpoints.js';
+import { NodeLifecycleController } from './node-lifecycle.js';
+import { TaintEvictionController } from './taint-eviction.js';
+import { PodGcController } from './pod-gc.js';
+import { DaemonSetController } from './daemonset/controller.js';
+import { StatefulSetController } from './statefulset/controller.js';
 
 export interface Controller {
   start(): unknown;
@@ -39,7 +46,18 @@ const CONTROLLERS: Record<string, Factory> = {
   'garbage-collector': (ctx) => new GarbageCollector(ctx.client),
   serviceaccount: (ctx) => new ServiceAccountController(ctx.client),
   'root-ca-cert-publisher': (ctx, o) => new RootCaPublisher(ctx.client, { caCert: o.caCert }),
+  endpointslice: (ctx, o) => new EndpointSliceController(ctx, settings(o, 'endpointslice')),
+  endpoint: (ctx, o) => new EndpointsController(ctx, settings(o, 'endpoint')),
+  'node-lifecycle': (ctx, o) => new NodeLifecycleController(ctx, settings(o, 'node-lifecycle')),
+  'taint-eviction-controller': (ctx, o) => new TaintEvictionController(ctx, settings(o, 'taint-eviction-controller')),
+  podgc: (ctx, o) => new PodGcController(ctx, settings(o, 'podgc')),
+  daemonset: (ctx, o) => new DaemonSetController(ctx, settings(o, 'daemonset')),
+  statefulset: (ctx, o) => new StatefulSetController(ctx, settings(o, 'statefulset')),
 };
+
+function settings<T>(o: ControllerManagerOptions, name: string): T {
+  return (o.settings?.[name] ?? {}) as T;
+}
 
 export const CONTROLLER_NAMES = Object.keys(CONTROLLERS);
 

@@ -117,7 +117,8 @@ describe('node lifecycle controller', () => {
 
   it('marks a node whose lease stops Unknown, taints it unreachable and evicts what does not tolerate that', async () => {
     const unreachable = { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' };
-    await boundPod(client, 'apps', 'plain', 'flaky');
+    // DefaultTolerationSeconds gives every pod 300 s; `plain` asks for none, so it goes at once.
+    await boundPod(client, 'apps', 'plain', 'flaky', [{ ...unreachable, tolerationSeconds: 0 }]);
     await boundPod(client, 'apps', 'patient', 'flaky', [{ ...unreachable, tolerationSeconds: 3 }]);
     await boundPod(client, 'apps', 'forever', 'flaky', [unreachable]);
     await boundPod(client, 'apps', 'elsewhere', 'steady');
