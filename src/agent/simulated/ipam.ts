@@ -50,8 +50,4 @@ export class PodAddressPool {
     const n = ipToNumber(ip);
     if (n !== undefined) this.used.delete(n);
   }
-
-  inUse(): number {
-    return this.used.size;
-  }
 }

@@ -187,11 +187,6 @@ export class SimulatedRuntime implements Runtime {
     this.containers.clear();
   }
 
-  /** Addresses in use (for tests and diagnostics). */
-  addressesInUse(): number {
-    return this.pool.inUse();
-  }
-
   private run(id: string, c: SimContainer, startedAt: number, onExit: (exit: ContainerExit) => void): void {
     if (this.down) return;
     c.running = true;

@@ -82,4 +82,26 @@ describe('simulated agent at scale', () => {
       await agent.stop();
     }
   });
+
+  it('gives the addresses of finished pods back: 300 short jobs fit on a node whose range holds 253', async () => {
+    const agent = new SimulatedAgent(cluster.client, { count: 1, namePrefix: 'jobs-', runDurationMs: 0, startupMs: 0, events: false, renewIntervalMs: 3_600_000 });
+    await agent.start();
+    try {
+      // Without addresses coming back, the third wave's last 47 pods would wait for a sandbox forever.
+      for (let wave = 0; wave < 3; wave++) {
+        const names = Array.from({ length: 100 }, (_, i) => `job-${wave}-${i}`);
+        await Promise.all(names.map((n) => createBoundPod(cluster.client, 'default', 'jobs-0', testPod(n, { restartPolicy: 'Never' }))));
+        await eventually(
+          `wave ${wave} Succeeded`,
+          async () => {
+            const phases = await Promise.all(names.map(async (n) => (await cluster.client.get(PODS, 'default', n)).status?.phase));
+            return phases.every((ph) => ph === 'Succeeded');
+          },
+          2000,
+        );
+      }
+    } finally {
+      await agent.stop();
+    }
+  });
 });
