@@ -78,11 +78,12 @@ export class SimulatedNode {
 
   /** Creates the Node (or takes over the one there) and makes sure its Lease exists. */
   async register(): Promise<void> {
-    const desired = this.desiredNode();
+    const at = this.cfg.now();
+    const desired = this.desiredNode(at);
     let node: KubeObject;
     try {
       node = await this.client.create(NODES, '', desired);
-      this.lastReport = this.cfg.now();
+      this.lastReport = at;
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 409)) throw err;
       node = await this.adoptExisting(desired);
@@ -141,8 +142,9 @@ export class SimulatedNode {
   startHeartbeats(): void {
     if (this.alive || this.stopped || this.deleted) return;
     this.alive = true;
-    // Spread the nodes over the interval: 5,000 nodes renew at 500 a second, not 5,000 at once.
-    this.scheduleRenew(Math.random() * this.cfg.renewIntervalMs);
+    // The lease was just created or read, so the first renewal is due within an interval; spreading the
+    // nodes over its second half keeps 5,000 nodes registered together from renewing in one burst.
+    this.scheduleRenew(this.cfg.renewIntervalMs * (0.5 + Math.random() * 0.5));
     this.scheduleStatus(Math.random() * this.cfg.nodeStatusUpdateFrequencyMs);
   }
 
@@ -265,9 +267,10 @@ export class SimulatedNode {
 
   /** Writes the status the node should have, with fresh heartbeats, over `current`. */
   private async writeStatus(current: KubeObject): Promise<KubeObject> {
-    const status = this.desiredStatus(current, this.cfg.now());
+    const at = this.cfg.now();
+    const status = this.desiredStatus(current, at);
     const node = await this.client.patch(NODES, '', this.name, 'application/merge-patch+json', { status }, { subresource: 'status' });
-    this.lastReport = this.cfg.now();
+    this.lastReport = at;
     this.observe(node);
     return node;
   }
@@ -286,8 +289,7 @@ export class SimulatedNode {
 
   // ---- what the node looks like ----
 
-  desiredNode(): KubeObject {
-    const now = this.cfg.now();
+  desiredNode(now: number): KubeObject {
     return {
       apiVersion: 'v1',
       kind: 'Node',

@@ -133,6 +133,7 @@ export class PodWorker {
         try {
           await this.step();
         } catch (err) {
+          if (this.gone || this.stopped) return;
           this.ctx.cfg.log(`pod ${this.namespace}/${this.name}: ${(err as Error).message}`);
           this.after(1000, () => this.kick());
         }
@@ -279,6 +280,11 @@ export class PodWorker {
     r.waiting = undefined;
     r.terminated = undefined;
     r.startedAt = await this.ctx.runtime.startContainer(id, (exit) => this.exited(r, id, exit));
+    if (this.gone) {
+      // The pod went away while its container was being started: remove() could not see this one.
+      await this.ctx.runtime.stopContainer(id, 0);
+      return;
+    }
     this.event('Normal', 'Started', `Started container ${r.name}`, r);
     this.requestWrite();
   }
@@ -453,7 +459,7 @@ export class PodWorker {
 
   private event(type: 'Normal' | 'Warning', reason: string, message: string, r?: ContainerRecord): void {
     const recorder = this.ctx.recorder;
-    if (!recorder || this.gone) return;
+    if (!recorder || this.gone || this.stopped) return;
     const fieldPath = r ? `${r.kind === 'regular' ? 'spec.containers' : 'spec.initContainers'}{${r.name}}` : undefined;
     recorder.event(referenceOf(this.pod, fieldPath), type, reason, message);
   }
