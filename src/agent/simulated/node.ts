@@ -142,9 +142,12 @@ export class SimulatedNode {
   startHeartbeats(): void {
     if (this.alive || this.stopped || this.deleted) return;
     this.alive = true;
-    // The lease was just created or read, so the first renewal is due within an interval; spreading the
-    // nodes over its second half keeps 5,000 nodes registered together from renewing in one burst.
-    this.scheduleRenew(this.cfg.renewIntervalMs * (0.5 + Math.random() * 0.5));
+    // The first renewal is due an interval after the last one; spreading the nodes over the second half
+    // of that wait keeps 5,000 nodes registered together from renewing in one burst. A lease found
+    // stale (a previous agent died) is renewed at once, give or take a second.
+    const renewedAt = Date.parse(String(this.lease?.spec?.renewTime ?? ''));
+    const due = Number.isFinite(renewedAt) ? renewedAt + this.cfg.renewIntervalMs - this.cfg.now() : 0;
+    this.scheduleRenew(due > 0 ? due * (0.5 + Math.random() * 0.5) : Math.random() * Math.min(this.cfg.renewIntervalMs, 1000));
     this.scheduleStatus(Math.random() * this.cfg.nodeStatusUpdateFrequencyMs);
   }
 
