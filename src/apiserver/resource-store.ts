@@ -384,7 +384,13 @@ export class ResourceStore {
       this.validate(entry, next, subresource === 'binding' ? { ...old, spec: { ...old.spec, nodeName: next.spec?.nodeName } } : old);
       const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun });
 
-      const finished = next.metadata!.deletionTimestamp && (next.metadata!.finalizers?.length ?? 0) === 0 && this.rules.canFinishDeletion(entry, next);
+      // Upstream's ShouldDeleteDuringUpdate: an update finishes a deletion only once its grace period is
+      // over (0); a pod's kubelet writes its terminal status during the grace period, and that must stay.
+      const finished =
+        next.metadata!.deletionTimestamp &&
+        (old.metadata?.deletionGracePeriodSeconds ?? 0) === 0 &&
+        (next.metadata!.finalizers?.length ?? 0) === 0 &&
+        this.rules.canFinishDeletion(entry, next);
       if ((!finished && deepEqual(withoutRv(next), withoutRv(old))) || ctx.dryRun) {
         await admitted.onAborted?.();
         if (!ctx.dryRun && !cur.fresh) {

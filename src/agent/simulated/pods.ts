@@ -1,0 +1,513 @@
+/**
+ * The pod worker: one per pod bound to one of the agent's nodes, after the kubelet's pod worker.
+ * It drives the pod through its lifecycle on a Runtime — sandbox, init containers one by one,
+ * then the containers, restarts with CrashLoopBackOff as the restart policy says, and termination —
+ * and asks the shared status writer to write what it now knows. Status is computed when the write
+ * goes out (see pod-status.ts), so quick transitions collapse into one write.
+ *
+ * Deletion is the kubelet's: a pod with a deletionTimestamp has its containers killed, its terminal
+ * status written, and is then deleted with gracePeriodSeconds 0 and its UID as precondition. Without
+ * that last step no pod bound to a node would ever leave Terminating.
+ *
+ * A worker whose node is dead (its agent stopped heartbeats) does nothing and writes nothing, as a
+ * dead kubelet would; it picks up where things are when the node comes back.
+ */
+import type { KubeObject } from '../../api/types.js';
+import { ApiError } from '../../api/errors.js';
+import type { Client } from '../../client/interface.js';
+import { referenceOf, type EventRecorder } from '../../client/events.js';
+import { PODS } from '../../controllers/pods.js';
+import { deepEqual } from '../../api/json.js';
+import { ANNOTATION_READY, type SimulatedAgentConfig } from './config.js';
+import type { CoalescingWriter } from './writer.js';
+import type { ContainerConfig, ContainerExit, Runtime, Sandbox } from './runtime.js';
+import {
+  freshRecords,
+  generatePodStatus,
+  isTerminalPhase,
+  ownedStatus,
+  parseTime,
+  recordsFromStatus,
+  type ContainerRecord,
+} from './pod-status.js';
+
+/** What a pod worker needs from its agent and node. */
+export interface PodWorkerContext {
+  nodeName: string;
+  hostIP: string;
+  runtime: Runtime;
+  client: Client;
+  writer: CoalescingWriter;
+  recorder: EventRecorder | undefined;
+  cfg: SimulatedAgentConfig;
+  /** False while the node's kubelet is "dead" (stopHeartbeats). */
+  alive(): boolean;
+}
+
+const SANDBOX_RETRY_MS = 5000;
+const WRITE_RETRY_BASE_MS = 50;
+const WRITE_RETRY_MAX_MS = 5000;
+
+export class PodWorker {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  private pod: KubeObject;
+  private init: ContainerRecord[] = [];
+  private regular: ContainerRecord[] = [];
+  private sandbox: Sandbox | undefined;
+  /** The pod's address, kept after its sandbox is gone (the kubelet keeps reporting it). */
+  private podIP: string | undefined;
+  private startTime: number | undefined;
+  /** Over: killed, or finished with nothing to restart. */
+  private terminal = false;
+  /** Containers stopped and sandbox released. */
+  private killed = false;
+  private deleteSent = false;
+  private gone = false;
+  private stopped = false;
+  private dirty = false;
+  private stepping = false;
+  private writeFailures = 0;
+  private lastWritten: { status: Record<string, unknown>; rv: string } | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** CrashLoopBackOff per container, as the kubelet's flowcontrol.Backoff keyed by container. */
+  private readonly backoff = new Map<string, { delayMs: number; lastUpdate: number }>();
+  private readonly backoffAnnounced = new Set<string>();
+
+  constructor(
+    pod: KubeObject,
+    private readonly ctx: PodWorkerContext,
+  ) {
+    this.pod = pod;
+    this.uid = pod.metadata?.uid ?? '';
+    this.namespace = pod.metadata?.namespace ?? '';
+    this.name = pod.metadata?.name ?? '';
+    this.adopt(pod);
+  }
+
+  /** A newer copy of the pod (from the informer). */
+  update(pod: KubeObject): void {
+    if (this.gone || !newer(pod, this.pod)) return;
+    this.pod = pod;
+    this.kick();
+  }
+
+  /** The pod is gone from the API: forget it, and free what it held. */
+  remove(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.clearTimers();
+    this.ctx.writer.forget(this.uid);
+    for (const r of [...this.regular, ...this.init]) if (r.state === 'running' && r.id) void this.ctx.runtime.stopContainer(r.id, 0);
+    if (this.sandbox) void this.ctx.runtime.stopPodSandbox(this.sandbox);
+    this.sandbox = undefined;
+  }
+
+  /** The agent stops: drop timers, write nothing more. */
+  stop(): void {
+    this.stopped = true;
+    this.clearTimers();
+  }
+
+  /** The node came back (or the worker is new): carry on from here. */
+  kick(): void {
+    this.dirty = true;
+    if (this.stepping || this.gone || this.stopped || !this.ctx.alive()) return;
+    void this.loop();
+  }
+
+  /** Asks for a status write (and the final delete, when it is due). */
+  requestWrite(): void {
+    if (this.gone || this.stopped) return;
+    this.ctx.writer.request(this.uid, () => this.flush());
+  }
+
+  // ---- the lifecycle ----
+
+  private async loop(): Promise<void> {
+    this.stepping = true;
+    try {
+      while (this.dirty && !this.gone && !this.stopped && this.ctx.alive()) {
+        this.dirty = false;
+        try {
+          await this.step();
+        } catch (err) {
+          if (this.gone || this.stopped) return;
+          this.ctx.cfg.log(`pod ${this.namespace}/${this.name}: ${(err as Error).message}`);
+          this.after(1000, () => this.kick());
+        }
+      }
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private async step(): Promise<void> {
+    const pod = this.pod;
+    if (this.terminal || pod.metadata?.deletionTimestamp || isTerminalPhase(pod.status?.phase)) {
+      await this.terminate();
+      return;
+    }
+    this.startTime ??= this.ctx.cfg.now();
+    this.requestWrite();
+
+    if (!this.sandbox) {
+      try {
+        this.sandbox = await this.ctx.runtime.runPodSandbox({ podUid: this.uid, namespace: this.namespace, name: this.name, hostNetwork: pod.spec?.hostNetwork === true });
+      } catch (err) {
+        this.event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
+        this.after(SANDBOX_RETRY_MS, () => this.kick());
+        return;
+      }
+      this.podIP = this.sandbox.ip;
+      if (this.gone) {
+        await this.ctx.runtime.stopPodSandbox(this.sandbox);
+        return;
+      }
+      this.requestWrite();
+      if (this.dirty) return; // something changed while the sandbox was made (a deletion, say): look again first
+    }
+
+    const restartPolicy = String(pod.spec?.restartPolicy ?? 'Always');
+    for (const r of this.init) {
+      if (r.kind === 'sidecar') {
+        if (r.state !== 'running' && !(await this.startOrBackOff(r))) return;
+        continue;
+      }
+      if (r.state === 'terminated' && r.terminated?.exitCode === 0) continue;
+      if (r.state === 'running') return; // its exit brings the worker back
+      if (r.state === 'terminated' && restartPolicy === 'Never') {
+        this.terminal = true;
+        this.dirty = true;
+        return;
+      }
+      await this.startOrBackOff(r);
+      return;
+    }
+
+    for (const r of this.regular) {
+      if (r.state === 'running') continue;
+      if (r.state === 'terminated' && !this.shouldRestart(r, restartPolicy)) continue;
+      if (r.state === 'waiting' && r.last && !this.shouldRestart(r, restartPolicy)) continue;
+      await this.startOrBackOff(r);
+      if (this.dirty) return;
+    }
+
+    if (this.regular.length > 0 && this.regular.every((r) => r.state === 'terminated' && !this.shouldRestart(r, restartPolicy))) {
+      this.terminal = true;
+      this.dirty = true;
+    }
+    this.requestWrite();
+  }
+
+  private shouldRestart(r: ContainerRecord, restartPolicy: string): boolean {
+    if (restartPolicy === 'Always') return true;
+    if (restartPolicy === 'Never') return false;
+    const exit = r.state === 'terminated' ? r.terminated?.exitCode : r.last?.exitCode;
+    return (exit ?? 0) !== 0;
+  }
+
+  /** Starts `r`, unless it is a restart still in back-off; false when it waits. */
+  private async startOrBackOff(r: ContainerRecord): Promise<boolean> {
+    const finished = r.state === 'terminated' ? r.terminated?.finishedAt : r.state === 'waiting' ? r.last?.finishedAt : undefined;
+    if (finished !== undefined) {
+      const now = this.ctx.cfg.now();
+      const b = this.backoff.get(r.name);
+      const max = this.ctx.cfg.crashLoopBackOffMs.max;
+      if (b && !(finished - b.lastUpdate > 2 * max) && now - finished < b.delayMs) {
+        if (r.state === 'terminated') {
+          r.last = r.terminated;
+          r.terminated = undefined;
+          r.state = 'waiting';
+        }
+        r.waiting = {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${goDuration(b.delayMs)} restarting failed container=${r.name} pod=${this.name}_${this.namespace}(${this.uid})`,
+        };
+        if (!this.backoffAnnounced.has(r.name)) {
+          this.backoffAnnounced.add(r.name);
+          this.event('Warning', 'BackOff', `Back-off restarting failed container ${r.name} in pod ${this.name}_${this.namespace}(${this.uid})`, r);
+        }
+        this.after(finished + b.delayMs - now, () => this.kick());
+        this.requestWrite();
+        return false;
+      }
+      // The kubelet's Backoff.Next: the first restart is immediate and sets the initial delay, each one after doubles it.
+      const { initial } = this.ctx.cfg.crashLoopBackOffMs;
+      if (!b || finished - b.lastUpdate > 2 * max) this.backoff.set(r.name, { delayMs: initial, lastUpdate: now });
+      else this.backoff.set(r.name, { delayMs: Math.min(b.delayMs * 2, max), lastUpdate: now });
+      this.backoffAnnounced.delete(r.name);
+    }
+    await this.startContainer(r);
+    return true;
+  }
+
+  private async startContainer(r: ContainerRecord): Promise<void> {
+    const spec = this.containerSpec(r);
+    const image = r.image;
+    const pullPolicy = String(spec?.imagePullPolicy ?? 'IfNotPresent');
+    const img = await this.ctx.runtime.ensureImage(image, pullPolicy, () => this.event('Normal', 'Pulling', `Pulling image "${image}"`, r));
+    if (img.pulled) {
+      // Durations and size come from the simulated runtime's pretend pull.
+      this.event(
+        'Normal',
+        'Pulled',
+        `Successfully pulled image "${image}" in ${goDuration(img.pullMs ?? 0)} (${goDuration(img.totalMs ?? 0)} including waiting). Image size: ${img.sizeBytes ?? 0} bytes.`,
+        r,
+      );
+    } else {
+      this.event('Normal', 'Pulled', `Container image "${image}" already present on machine`, r);
+    }
+    if (this.gone || !this.sandbox) return;
+    const cfg: ContainerConfig = {
+      name: r.name,
+      image,
+      kind: r.kind,
+      podAnnotations: { ...(this.pod.metadata?.annotations ?? {}) },
+      restartPolicy: String(this.pod.spec?.restartPolicy ?? 'Always'),
+    };
+    const id = await this.ctx.runtime.createContainer(this.sandbox, cfg);
+    this.event('Normal', 'Created', `Created container ${r.name}`, r);
+    if (r.id) {
+      // A restart: the instance that ended becomes lastState, and the count goes up.
+      if (r.state === 'terminated' && r.terminated) r.last = r.terminated;
+      r.restartCount++;
+    }
+    r.id = id;
+    r.imageRef = img.imageRef;
+    r.state = 'running';
+    r.waiting = undefined;
+    r.terminated = undefined;
+    r.startedAt = await this.ctx.runtime.startContainer(id, (exit) => this.exited(r, id, exit));
+    if (this.gone) {
+      // The pod went away while its container was being started: remove() could not see this one.
+      await this.ctx.runtime.stopContainer(id, 0);
+      return;
+    }
+    this.event('Normal', 'Started', `Started container ${r.name}`, r);
+    this.requestWrite();
+  }
+
+  private exited(r: ContainerRecord, id: string, exit: ContainerExit): void {
+    if (this.gone || r.id !== id || r.state !== 'running') return;
+    r.state = 'terminated';
+    r.terminated = { exitCode: exit.exitCode, reason: exit.reason, startedAt: r.startedAt, finishedAt: exit.finishedAt, id };
+    this.kick();
+  }
+
+  /** Kills what runs, frees the sandbox, and settles every container's final state. */
+  private async terminate(): Promise<void> {
+    // A pod deleted before it was ever started still gets its final status, so it needs a start time.
+    this.startTime ??= this.ctx.cfg.now();
+    if (!this.killed) {
+      this.killed = true;
+      this.terminal = true;
+      this.clearTimers();
+      const deleting = Boolean(this.pod.metadata?.deletionTimestamp);
+      const grace = Number(this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30);
+      // Containers first, then sidecars in reverse order, as the kubelet stops them.
+      const order = [...this.regular, ...[...this.init].reverse()];
+      for (const r of order) {
+        if (r.state !== 'running' || !r.id) continue;
+        if (deleting || r.kind === 'sidecar') this.event('Normal', 'Killing', `Stopping container ${r.name}`, r);
+        const exit = await this.ctx.runtime.stopContainer(r.id, grace);
+        r.state = 'terminated';
+        r.terminated = { exitCode: exit.exitCode, reason: exit.reason, startedAt: r.startedAt, finishedAt: exit.finishedAt, id: r.id };
+      }
+      // The status manager's TerminatePod: what never finished is reported as lost, with 137.
+      for (const r of [...this.init, ...this.regular]) {
+        if (r.state === 'terminated') continue;
+        r.state = 'terminated';
+        r.waiting = undefined;
+        r.terminated = {
+          exitCode: 137,
+          reason: 'ContainerStatusUnknown',
+          message: 'The container could not be located when the pod was terminated',
+          finishedAt: this.ctx.cfg.now(),
+        };
+      }
+      if (this.sandbox) await this.ctx.runtime.stopPodSandbox(this.sandbox);
+      this.sandbox = undefined;
+    }
+    this.requestWrite();
+  }
+
+  // ---- writing ----
+
+  /** One turn at the status writer: the status if it changed, then the final delete when due. */
+  private async flush(): Promise<void> {
+    if (this.gone || this.stopped || !this.ctx.alive()) return;
+    // A stored terminal phase is final: the kubelet never writes over it.
+    if (!isTerminalPhase(this.pod.status?.phase) && this.startTime !== undefined) {
+      const desired = this.desiredStatus();
+      // A terminal phase goes out once the pod is torn down (sandbox gone), in one final write.
+      const early = isTerminalPhase(desired.phase) && !this.killed;
+      if (!early && !this.alreadyStored(desired)) {
+        const ops = [
+          { op: 'test', path: '/metadata/uid', value: this.uid },
+          ...(this.pod.status ? Object.entries(desired).map(([k, v]) => ({ op: 'add', path: `/status/${k}`, value: v })) : [{ op: 'add', path: '/status', value: desired }]),
+        ];
+        try {
+          const updated = await this.ctx.client.patch(PODS, this.namespace, this.name, 'application/json-patch+json', ops, { subresource: 'status' });
+          this.writeFailures = 0;
+          this.lastWritten = { status: desired, rv: updated.metadata?.resourceVersion ?? '' };
+          if (newer(updated, this.pod)) this.pod = updated;
+        } catch (err) {
+          this.writeFailed(err);
+          return;
+        }
+      }
+    }
+    if (this.killed && this.pod.metadata?.deletionTimestamp && !this.deleteSent) {
+      // Only once the terminal status is stored: controllers (the Job controller's finalizer) read it.
+      if (!isTerminalPhase(this.pod.status?.phase)) return;
+      this.deleteSent = true;
+      try {
+        await this.ctx.client.delete(PODS, this.namespace, this.name, { gracePeriodSeconds: 0, preconditions: { uid: this.uid } });
+      } catch (err) {
+        // 404: gone already; 409: the name now belongs to another pod. Either way this pod is done.
+        if (err instanceof ApiError && (err.code === 404 || err.code === 409)) return;
+        this.deleteSent = false;
+        this.writeFailed(err);
+      }
+    }
+  }
+
+  private desiredStatus(): Record<string, unknown> {
+    return generatePodStatus({
+      pod: this.pod,
+      hostIP: this.ctx.hostIP,
+      podIP: this.podIP,
+      sandboxReady: this.sandbox !== undefined,
+      startTime: this.startTime ?? this.ctx.cfg.now(),
+      init: this.init,
+      regular: this.regular,
+      terminal: this.terminal && this.killed,
+      readiness: this.pod.metadata?.annotations?.[ANNOTATION_READY] !== 'false',
+      now: this.ctx.cfg.now(),
+    });
+  }
+
+  /** Whether `desired` is what the API already holds (or what we last wrote, if nothing newer was seen since). */
+  private alreadyStored(desired: Record<string, unknown>): boolean {
+    if (deepEqual(withoutNulls(desired), withoutNulls(ownedStatus(this.pod.status, this.init.length > 0)))) return true;
+    const w = this.lastWritten;
+    return w !== undefined && w.rv === (this.pod.metadata?.resourceVersion ?? '') && deepEqual(desired, w.status);
+  }
+
+  private writeFailed(err: unknown): void {
+    if (err instanceof ApiError && err.code === 404) return; // the informer will say it is gone
+    if (err instanceof ApiError && err.code === 422) {
+      // The UID test failed: the name belongs to another pod now. The informer will say so.
+      if (this.pod.metadata?.uid !== this.uid) return;
+    }
+    const delay = Math.min(WRITE_RETRY_BASE_MS * 2 ** this.writeFailures++, WRITE_RETRY_MAX_MS);
+    if (!(err instanceof ApiError && (err.code === 409 || err.code === 422))) {
+      this.ctx.cfg.log(`pod ${this.namespace}/${this.name}: status write failed (retrying in ${delay} ms): ${(err as Error).message}`);
+    }
+    this.after(delay, () => this.requestWrite());
+  }
+
+  // ---- taking over a pod a previous agent ran ----
+
+  private adopt(pod: KubeObject): void {
+    const status = pod.status ?? {};
+    const startTime = parseTime(status.startTime);
+    if (isTerminalPhase(status.phase)) {
+      ({ init: this.init, regular: this.regular } = recordsFromStatus(pod));
+      this.terminal = true;
+      this.killed = true;
+      this.startTime = startTime;
+      return;
+    }
+    const restored = recordsFromStatus(pod);
+    const anyStarted = [...restored.init, ...restored.regular].some((r) => r.id !== undefined);
+    const ip = typeof status.podIP === 'string' ? status.podIP : '';
+    const sandbox = { id: `restored-${this.uid}`, ip };
+    const sandboxCfg = { podUid: this.uid, namespace: this.namespace, name: this.name, hostNetwork: pod.spec?.hostNetwork === true };
+    if (!anyStarted || !ip || !this.ctx.runtime.restoreSandbox(sandboxCfg, sandbox)) {
+      ({ init: this.init, regular: this.regular } = freshRecords(pod));
+      this.startTime = startTime;
+      return;
+    }
+    this.init = restored.init;
+    this.regular = restored.regular;
+    this.sandbox = sandbox;
+    this.podIP = ip;
+    this.startTime = startTime;
+    for (const r of [...this.init, ...this.regular]) {
+      if (r.state !== 'running' || !r.id) continue;
+      const id = r.id;
+      const cfg: ContainerConfig = {
+        name: r.name,
+        image: r.image,
+        kind: r.kind,
+        podAnnotations: { ...(pod.metadata?.annotations ?? {}) },
+        restartPolicy: String(pod.spec?.restartPolicy ?? 'Always'),
+      };
+      this.ctx.runtime.restoreContainer(id, cfg, r.startedAt ?? this.ctx.cfg.now(), (exit) => this.exited(r, id, exit));
+    }
+  }
+
+  // ---- helpers ----
+
+  private containerSpec(r: ContainerRecord): Record<string, any> | undefined {
+    const list = r.kind === 'regular' ? this.pod.spec?.containers : this.pod.spec?.initContainers;
+    return (Array.isArray(list) ? list : []).find((c: Record<string, any>) => c?.name === r.name);
+  }
+
+  private event(type: 'Normal' | 'Warning', reason: string, message: string, r?: ContainerRecord): void {
+    const recorder = this.ctx.recorder;
+    if (!recorder || this.gone || this.stopped) return;
+    const fieldPath = r ? `${r.kind === 'regular' ? 'spec.containers' : 'spec.initContainers'}{${r.name}}` : undefined;
+    recorder.event(referenceOf(this.pod, fieldPath), type, reason, message);
+  }
+
+  private after(ms: number, fn: () => void): void {
+    if (this.gone || this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, Math.max(0, ms));
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}
+
+/**
+ * `v` without object members that are null: the store drops them (lastProbeTime: null, say), and a
+ * status that differs from the stored one only there is the same status.
+ */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null && x !== undefined) out[k] = withoutNulls(x);
+  return out;
+}
+
+/** Whether `a` is at least as new as `b` (resourceVersions are the store's revision). */
+function newer(a: KubeObject, b: KubeObject): boolean {
+  const ra = Number(a.metadata?.resourceVersion);
+  const rb = Number(b.metadata?.resourceVersion);
+  if (!Number.isFinite(ra) || !Number.isFinite(rb)) return true;
+  return ra >= rb;
+}
+
+/** Go's time.Duration String() for whole milliseconds: "0s", "523ms", "1.5s", "5m0s", "1h2m3s". */
+export function goDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms));
+  if (total === 0) return '0s';
+  if (total < 1000) return `${total}ms`;
+  const h = Math.floor(total / 3_600_000);
+  const m = Math.floor((total % 3_600_000) / 60_000);
+  const rest = total % 60_000;
+  const secs = (rest / 1000).toFixed(3).replace(/\.?0+$/, '');
+  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${secs}s`;
+}
