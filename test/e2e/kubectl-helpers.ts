@@ -24,10 +24,10 @@ export interface KubectlSuite {
  * the order they are registered, so a suite that must clean up before the server stops (streams
  * still reading from it) registers its own `after` first.
  */
-export function kubectlSuite(backend: Backend): KubectlSuite {
+export function kubectlSuite(backend: Backend, extraArgs: string[] = []): KubectlSuite {
   let s: SkiffProcess | undefined;
   before(async () => {
-    s = await startSkiff({ backend });
+    s = await startSkiff({ backend, extraArgs });
   });
   after(async () => {
     await s?.stop();
