@@ -18,6 +18,7 @@ import type { ControllerContext } from '../context.js';
 import { InformerController, type ControllerOptions } from '../informer-controller.js';
 import { CRON_JOBS, JOBS, controllerRefOf, keyOf, newControllerRef, rfc3339 } from '../pods.js';
 import { finishedCondition, isJobFinished, isJobSucceeded } from '../job/conditions.js';
+import { addIndexerOnce } from '../job/indexer.js';
 import { nextActivation, nextScheduleDelay, unmetScheduleTime, type ScheduleState } from './schedule.js';
 import { formatRFC1123Z, formatRFC3339, localZone, zoneOf, type Zone } from './zoned-time.js';
 
@@ -108,7 +109,7 @@ export class CronJobController extends InformerController {
     this.jobs = ctx.informers.informer(JOBS);
     this.cronJobs = ctx.informers.informer(CRON_JOBS);
     this.share(this.jobs, this.cronJobs);
-    this.jobs.addIndexer(JOBS_BY_CRONJOB, (job) => {
+    addIndexerOnce(this.jobs, JOBS_BY_CRONJOB, (job) => {
       const ref = controllerRefOf(job);
       return ref?.kind === 'CronJob' && ref.uid ? [ref.uid] : [];
     });

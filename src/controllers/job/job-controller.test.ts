@@ -412,6 +412,75 @@ describe('job controller', () => {
     assert.equal(job.status.failed, 1);
   });
 
+  it('fails an index after backoffLimitPerIndex failures, and the Job once every index is done', async () => {
+    const ns = await namespace();
+    await h.cluster.client.create(JOBS, ns, jobSpec('per-index', { completions: 2, parallelism: 2, completionMode: 'Indexed', backoffLimitPerIndex: 1 }));
+    const indexOf = (p: KubeObject) => p.metadata!.annotations!['batch.kubernetes.io/job-completion-index'];
+    const first = await eventually('two pods', async () => {
+      const p = await podsOf(h, ns, 'per-index');
+      return p.length === 2 ? p : undefined;
+    });
+    const zero = first.find((p) => indexOf(p) === '0')!;
+    assert.equal(zero.metadata!.annotations!['batch.kubernetes.io/job-index-failure-count'], '0');
+    await finishPod(h, zero, 1);
+    // The replacement carries the index's failure count on.
+    const retry = await eventually('a second pod for index 0', async () =>
+      (await podsOf(h, ns, 'per-index')).find((p) => indexOf(p) === '0' && p.metadata!.name !== zero.metadata!.name),
+    );
+    assert.equal(retry.metadata!.annotations!['batch.kubernetes.io/job-index-failure-count'], '1');
+    await finishPod(h, retry, 1);
+    let job = await eventually('index 0 failed', async () => {
+      const j = await getJob(h, ns, 'per-index');
+      return j.status?.failedIndexes === '0' ? j : undefined;
+    });
+    assert.equal(condition(job, 'Failed'), undefined, 'index 1 still runs');
+    await finishPod(h, first.find((p) => indexOf(p) === '1')!, 0);
+    job = await eventually('Failed', async () => {
+      const j = await getJob(h, ns, 'per-index');
+      return condition(j, 'Failed')?.status === 'True' ? j : undefined;
+    });
+    assert.equal(condition(job, 'Failed')!.reason, 'FailedIndexes');
+    assert.equal(condition(job, 'Failed')!.message, 'Job has failed indexes');
+    assert.equal(job.status.completedIndexes, '1');
+    assert.equal(job.status.failedIndexes, '0');
+    assert.equal(job.status.succeeded, 1);
+    assert.equal(job.status.failed, 2);
+    assert.equal((await podsOf(h, ns, 'per-index')).filter((p) => indexOf(p) === '0').length, 2, 'no third try of index 0');
+  });
+
+  it('runs a burst of 300 one-pod Jobs to completion, one pod each', async () => {
+    const ns = await namespace();
+    const count = 300;
+    // A kubelet that runs every pod to success as soon as it appears.
+    const started = new Set<string>();
+    const kubelet = h.cluster.client.watch(PODS, ns, {}, (type, pod) => {
+      if (type !== 'ADDED' || started.has(pod.metadata!.uid!)) return;
+      started.add(pod.metadata!.uid!);
+      void finishPod(h, pod, 0);
+    });
+    try {
+      await Promise.all(Array.from({ length: count }, (_, i) => h.cluster.client.create(JOBS, ns, jobSpec(`burst-${i}`, {}))));
+      const jobs = await eventually(
+        'every Job complete',
+        async () => {
+          const { items } = await h.cluster.client.list(JOBS, ns);
+          return items.every((j) => condition(j, 'Complete')?.status === 'True') ? items : undefined;
+        },
+        3000,
+      );
+      assert.ok(jobs.every((j) => j.status.succeeded === 1 && j.status.failed === undefined));
+      const { items: pods } = await h.cluster.client.list(PODS, ns);
+      assert.equal(pods.length, count, 'one pod per Job, never more');
+    } finally {
+      kubelet.stop();
+    }
+  });
+
+  it('can be built again on the same shared informers', async () => {
+    const again = new JobController(newControllerContext(h.client, h.informers, {}), FAST);
+    await again.stop();
+  });
+
   it('writes nothing when the world is settled', async () => {
     const ns = await namespace();
     await h.cluster.client.create(JOBS, ns, jobSpec('idle', { completions: 2, parallelism: 1 }));

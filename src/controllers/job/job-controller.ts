@@ -43,6 +43,7 @@ import {
   type JobCondition,
 } from './conditions.js';
 import { FinalizerExpectations } from './finalizer-expectations.js';
+import { addIndexerOnce } from './indexer.js';
 import {
   COMPLETION_INDEX_ANNOTATION,
   INDEX_FAILURE_COUNT_ANNOTATION,
@@ -216,12 +217,12 @@ export class JobController extends InformerController {
     this.jobs = ctx.informers.informer(JOBS);
     this.pods = ctx.informers.informer(PODS);
     this.share(this.jobs, this.pods);
-    this.pods.addIndexer(PODS_BY_JOB, (pod) => {
+    addIndexerOnce(this.pods, PODS_BY_JOB, (pod) => {
       const ref = controllerRefOf(pod);
       return ref?.kind === 'Job' && ref.uid ? [ref.uid] : [];
     });
-    this.pods.addIndexer(ORPHAN_PODS, (pod) => (controllerRefOf(pod) ? [] : [pod.metadata?.namespace ?? '']));
-    this.jobs.addIndexer(JOBS_BY_NAMESPACE, (job) => [job.metadata?.namespace ?? '']);
+    addIndexerOnce(this.pods, ORPHAN_PODS, (pod) => (controllerRefOf(pod) ? [] : [pod.metadata?.namespace ?? '']));
+    addIndexerOnce(this.jobs, JOBS_BY_NAMESPACE, (job) => [job.metadata?.namespace ?? '']);
 
     this.jobs
       .onAdd((job) => this.queue.add(keyOf(job)))
