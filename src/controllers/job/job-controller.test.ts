@@ -476,6 +476,28 @@ describe('job controller', () => {
     }
   });
 
+  it('with podReplacementPolicy Failed, replaces a deleted pod only once it has failed', async () => {
+    const ns = await namespace();
+    await h.cluster.client.create(JOBS, ns, jobSpec('patient', { podReplacementPolicy: 'Failed' }));
+    const pod = await eventually('a pod', async () => (await podsOf(h, ns, 'patient'))[0]);
+    await runPod(h, pod);
+    await h.cluster.client.delete(PODS, ns, pod.metadata!.name!);
+    let job = await eventually('one terminating pod', async () => {
+      const j = await getJob(h, ns, 'patient');
+      return j.status?.terminating === 1 ? j : undefined;
+    });
+    assert.equal(job.status.active, undefined);
+    // Make sure the controller has looked since: nothing replaces the pod while it terminates.
+    await h.controller.reconcile(`${ns}/patient`);
+    assert.equal((await podsOf(h, ns, 'patient')).length, 1);
+    await finishPod(h, pod, 137);
+    job = await eventually('the failure counted and a replacement made', async () => {
+      const j = await getJob(h, ns, 'patient');
+      return j.status?.failed === 1 && j.status?.active === 1 ? j : undefined;
+    });
+    assert.equal(job.status.terminating, 0);
+  });
+
   it('can be built again on the same shared informers', async () => {
     const again = new JobController(newControllerContext(h.client, h.informers, {}), FAST);
     await again.stop();
@@ -517,5 +539,43 @@ describe('job controller', () => {
         throw err;
       }
     });
+  });
+});
+
+/** A client whose pod watch events arrive late, as from a slow watch. */
+class SlowPodWatchClient extends CountingClient {
+  override watch(ref: ResourceRef, namespace: string, opts: Parameters<CountingClient['watch']>[2], onEvent: Parameters<CountingClient['watch']>[3]) {
+    if (ref.resource !== 'pods') return super.watch(ref, namespace, opts, onEvent);
+    return super.watch(ref, namespace, opts, (type, obj) => void setTimeout(() => onEvent(type, obj), 300));
+  }
+}
+
+describe('job controller with a slow pod watch', () => {
+  let cluster: InProcessCluster;
+  let informers: SharedInformers;
+  let controller: JobController;
+
+  before(async () => {
+    cluster = await startInProcessCluster('job-slow-watch');
+    const client = new SlowPodWatchClient(cluster.server);
+    informers = new SharedInformers(client);
+    controller = new JobController(newControllerContext(client, informers, {}), FAST);
+    await controller.start();
+  });
+
+  after(async () => {
+    await controller.stop();
+    informers.stop();
+    await cluster.stop();
+  });
+
+  it('never creates more pods than wanted while its informer lags behind its own creations', async () => {
+    await cluster.client.create(JOBS, 'default', jobSpec('lagging', { parallelism: 3 }));
+    // The Job's own status update comes back long before the pods do, and brings it back to a sync.
+    await eventually('the status written', async () => (await cluster.client.get(JOBS, 'default', 'lagging')).status?.active === 3);
+    for (let i = 0; i < 3; i++) await controller.reconcile('default/lagging');
+    await new Promise((r) => setTimeout(r, 500));
+    const { items } = await cluster.client.list(PODS, 'default', { labelSelector: 'batch.kubernetes.io/job-name=lagging' });
+    assert.equal(items.length, 3);
   });
 });
