@@ -201,6 +201,7 @@ export class JobController extends InformerController {
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
   private readonly batchPeriodMs: number;
+  private readonly selectors = new Map<string, LabelPredicate | undefined>();
 
   constructor(ctx: ControllerContext, opts: JobControllerOptions = {}) {
     // Upstream's concurrent-job-syncs defaults to 5; API errors back off from 1 s to 1 min.
@@ -230,6 +231,7 @@ export class JobController extends InformerController {
       .onDelete((job) => {
         this.queue.add(keyOf(job));
         this.cleanupPodFinalizers(job);
+        this.selectors.delete(job.metadata?.uid ?? '');
       });
     this.pods
       .onAdd((pod) => this.podAdded(pod))
@@ -259,12 +261,18 @@ export class JobController extends InformerController {
     return this.jobs.byIndex(JOBS_BY_NAMESPACE, pod.metadata?.namespace ?? '').filter((job) => this.selectorOf(job)?.matches(pod.metadata?.labels) ?? false);
   }
 
+  /** The Job's selector, parsed once per Job: spec.selector is immutable. */
   private selectorOf(job: KubeObject): LabelPredicate | undefined {
+    const uid = job.metadata?.uid ?? '';
+    if (this.selectors.has(uid)) return this.selectors.get(uid);
+    let selector: LabelPredicate | undefined;
     try {
-      return labelSelectorFromObject(job.spec?.selector);
+      selector = labelSelectorFromObject(job.spec?.selector);
     } catch {
-      return undefined;
+      selector = undefined;
     }
+    this.selectors.set(uid, selector);
+    return selector;
   }
 
   private jobUpdated(old: KubeObject, job: KubeObject): void {
