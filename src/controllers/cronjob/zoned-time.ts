@@ -23,6 +23,8 @@ export interface Zone {
 }
 
 const UTC_ZONE: Zone = { name: 'UTC', offsetMs: () => 0 };
+const HOUR_MS = 3_600_000;
+const HOUR_CACHE_MAX = 100_000;
 const zones = new Map<string, Zone>();
 
 /** The zone named `name` ('UTC', or an IANA name the runtime knows); throws RangeError if unknown. */
@@ -41,13 +43,28 @@ export function zoneOf(name: string): Zone {
     second: 'numeric',
     era: 'short',
   });
-  const offsetMs = (ms: number): number => {
+  const exact = (ms: number): number => {
     const whole = Math.floor(ms / 1000) * 1000;
     const f: Record<string, string> = {};
     for (const p of fmt.formatToParts(whole)) f[p.type] = p.value;
     const year = f.era === 'BC' || f.era === 'B' ? 1 - Number(f.year) : Number(f.year);
     const wall = Date.UTC(year, Number(f.month) - 1, Number(f.day), Number(f.hour), Number(f.minute), Number(f.second));
     return wall - whole;
+  };
+  // Intl is slow and schedules read offsets many times. No zone changes its offset twice within an
+  // hour, so an hour whose two ends agree has that offset throughout; only hours with a change in
+  // them are asked again, instant by instant.
+  const hours = new Map<number, number | null>();
+  const offsetMs = (ms: number): number => {
+    const hour = Math.floor(ms / HOUR_MS);
+    let cached = hours.get(hour);
+    if (cached === undefined) {
+      if (hours.size >= HOUR_CACHE_MAX) hours.clear();
+      const start = exact(hour * HOUR_MS);
+      cached = start === exact(hour * HOUR_MS + HOUR_MS - 1000) ? start : null;
+      hours.set(hour, cached);
+    }
+    return cached ?? exact(ms);
   };
   z = { name, offsetMs };
   zones.set(name, z);
