@@ -753,6 +753,7 @@ export class JobController extends InformerController {
       const r = ctx.newBackoffRecord;
       const remaining = remainingBackoff(this.now(), this.backoffBaseMs, this.backoffMaxMs, r.failuresAfterLastSuccess, r.lastFailureTime);
       if (remaining > 0) {
+        // Upstream 1.30 reports 0 active pods while it waits here; the pods still running are counted instead.
         this.queue.addAfter(key, Math.max(remaining, this.batchPeriodMs));
         return { active };
       }
