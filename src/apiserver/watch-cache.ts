@@ -6,7 +6,7 @@
  * resource's state at R, even for resources that had no event. That is what lets a watch or a
  * resourceVersion=0 list be served from memory without asking the store.
  */
-import type { KeyValue, Store, Watcher, WatchEvent } from '../storage/store.js';
+import { StoreError, type KeyValue, type Store, type Watcher, type WatchEvent } from '../storage/store.js';
 import type { KubeObject } from '../api/types.js';
 import { errors } from '../api/errors.js';
 
@@ -45,6 +45,8 @@ interface CacheWatcher extends CacheWatcherSpec {
 
 /** How many recent events each resource keeps for watches that resume from a past revision. */
 const EVENT_WINDOW = 10_000;
+/** How far back in store history a starting cache reaches (see start()). */
+const PRIME_REVISIONS = 2_000;
 
 /** Built-in groups whose name has no dot; any other group in a key contains one. */
 const DOTLESS_GROUPS = new Set(['apps', 'batch', 'policy', 'autoscaling', 'extensions']);
@@ -197,23 +199,42 @@ export class WatchCache {
     return this.rev;
   }
 
+  /**
+   * Fills the cache. It starts from the state a little in the past (up to PRIME_REVISIONS back, as
+   * far as store history reaches) and replays the writes since then through the normal path, so the
+   * event window reaches back before this server started: a client watching from a resourceVersion
+   * it got from this server's previous run, or from another server, resumes instead of relisting.
+   */
   async start(): Promise<void> {
-    const startRev = await this.store.currentRevision();
+    const current = await this.store.currentRevision();
+    let from = Math.max(1, current - PRIME_REVISIONS);
+    try {
+      await this.fill(from);
+    } catch (err) {
+      if (!(err instanceof StoreError && err.code === 'Compacted')) throw err;
+      from = current;
+      this.caches.clear();
+      await this.fill(from);
+    }
+    this.rev = from;
+    this.watchFrom(from);
+    await this.waitFor(current, 30_000);
+    // Idle watchers still learn that time moved on (bookmarks); cheap: one pass over watchers.
+    this.progressTimer = setInterval(() => this.notifyProgress(), 1000);
+    this.progressTimer.unref();
+  }
+
+  private async fill(rev: number): Promise<void> {
     let after: string | undefined;
     for (;;) {
-      const page = await this.store.list('/registry/', { revision: startRev, limit: 5000, startAfter: after });
+      const page = await this.store.list('/registry/', { revision: rev, limit: 5000, startAfter: after });
       for (const kv of page.items) {
-        const c = this.cacheFor(kv.key, startRev);
+        const c = this.cacheFor(kv.key, rev);
         c.objects.set(kv.key, decodeStored(kv));
       }
       if (!page.more || page.items.length === 0) break;
       after = page.items[page.items.length - 1].key;
     }
-    this.rev = startRev;
-    this.watchFrom(startRev);
-    // Idle watchers still learn that time moved on (bookmarks); cheap: one pass over watchers.
-    this.progressTimer = setInterval(() => this.notifyProgress(), 1000);
-    this.progressTimer.unref();
   }
 
   private watchFrom(rev: number): void {

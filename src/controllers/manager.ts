@@ -18,6 +18,9 @@ import { TaintEvictionController } from './taint-eviction.js';
 import { PodGcController } from './pod-gc.js';
 import { DaemonSetController } from './daemonset/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
+import { JobController } from './job/job-controller.js';
+import { CronJobController } from './cronjob/cronjob-controller.js';
+import { TtlAfterFinishedController } from './ttl-after-finished.js';
 
 export interface Controller {
   start(): unknown;
@@ -53,6 +56,9 @@ const CONTROLLERS: Record<string, Factory> = {
   podgc: (ctx, o) => new PodGcController(ctx, settings(o, 'podgc')),
   daemonset: (ctx, o) => new DaemonSetController(ctx, settings(o, 'daemonset')),
   statefulset: (ctx, o) => new StatefulSetController(ctx, settings(o, 'statefulset')),
+  job: (ctx, o) => new JobController(ctx, settings(o, 'job')),
+  cronjob: (ctx, o) => new CronJobController(ctx, settings(o, 'cronjob')),
+  'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, settings(o, 'ttl-after-finished')),
 };
 
 function settings<T>(o: ControllerManagerOptions, name: string): T {
