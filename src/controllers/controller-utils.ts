@@ -119,7 +119,6 @@ export function ensureOwnershipIndexes(inf: Informer): void {
   if (!hasIndexer(inf, ORPHANS_BY_NAMESPACE)) {
     inf.addIndexer(ORPHANS_BY_NAMESPACE, (o) => (controllerRefOf(o) ? [] : [o.metadata?.namespace ?? '']));
   }
-  ensureNamespaceIndex(inf);
 }
 
 // ---- slow start ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import {
   BY_CONTROLLER_UID,
   BY_NAMESPACE,
   ControllerRefManager,
+  ensureNamespaceIndex,
   ensureOwnershipIndexes,
   ORPHANS_BY_NAMESPACE,
   podsToDelete,
@@ -77,6 +78,7 @@ export class ReplicaSetController extends InformerController {
     this.replicaSets = ctx.informers.informer(REPLICA_SETS);
     this.pods = ctx.informers.informer(PODS);
     ensureOwnershipIndexes(this.replicaSets);
+    ensureNamespaceIndex(this.replicaSets);
     ensureOwnershipIndexes(this.pods);
     this.share(this.replicaSets, this.pods);
 
