@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../../api/types.js';
 import type { Client } from '../../client/interface.js';
 import { eventually } from '../../../test/harness/in-process.js';
+import { computeHash } from '../controller-utils.js';
 import { DEPLOYMENTS, REPLICA_SETS } from '../pods.js';
 import {
   BROKEN_IMAGE,
@@ -191,6 +192,38 @@ describe('Deployment controller: pause, undo, history, deadlines, scale', () => 
     assert.equal(back.spec.template.spec.containers[0].image, 'nginx:1.25');
     assert.equal(back.metadata!.annotations!['deprecated.deployment.rollback.to'], undefined);
     assert.ok((await deploymentEvents(fx, ns, 'r')).some((e) => e.reason === 'DeploymentRollback' && e.message === 'Rolled back deployment "r" to revision 1'));
+  });
+
+  it('resolves a hash collision by counting it into the hash', async () => {
+    const ns = await createNamespace(client, 'dl-collision');
+    // Paused, the Deployment has its defaulted template but no ReplicaSet yet.
+    const d = await client.create(DEPLOYMENTS, ns, deploymentObject('c', { replicas: 1, spec: { paused: true } }));
+    const hash = computeHash(d.spec.template, undefined);
+    await client.create(REPLICA_SETS, ns, {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: `c-${hash}`, labels: { squatter: 'yes' } },
+      spec: { replicas: 0, selector: { matchLabels: { squatter: 'yes' } }, template: { metadata: { labels: { squatter: 'yes' } }, spec: { containers: [{ name: 'x', image: 'busybox' }] } } },
+    });
+    await client.patch(DEPLOYMENTS, ns, 'c', 'application/merge-patch+json', { spec: { paused: false } });
+    const done = await deploymentWhen(client, ns, 'c', 'rolled out', (x) => rolledOut(x) && x.status?.availableReplicas === 1);
+    assert.equal(done.status.collisionCount, 1);
+    const [rs] = await replicaSetsOf(client, d);
+    assert.equal(rs.metadata!.name, `c-${computeHash(d.spec.template, 1)}`);
+    assert.equal((await client.get(REPLICA_SETS, ns, `c-${hash}`)).metadata!.ownerReferences, undefined);
+  });
+
+  it('carries minReadySeconds to the ReplicaSet and counts pods available only after it', async () => {
+    const ns = await createNamespace(client, 'dl-minready');
+    // Two seconds: ready times have second precision, so a pod waits between one and two, always long enough to see.
+    const d = await client.create(DEPLOYMENTS, ns, deploymentObject('m', { replicas: 2, spec: { minReadySeconds: 2 } }));
+    await deploymentWhen(client, ns, 'm', 'ready, not yet available', (x) => x.status?.readyReplicas === 2 && !x.status?.availableReplicas);
+    await deploymentWhen(client, ns, 'm', 'available', (x) => rolledOut(x) && x.status?.availableReplicas === 2);
+    const [rs] = await replicaSetsOf(client, d);
+    assert.equal(rs.spec.minReadySeconds, 2);
+    await client.patch(DEPLOYMENTS, ns, 'm', 'application/merge-patch+json', { spec: { minReadySeconds: null } });
+    await eventually('minReadySeconds dropped from the ReplicaSet', async () => (await client.get(REPLICA_SETS, ns, rs.metadata!.name!)).spec.minReadySeconds === undefined);
+    assert.equal((await replicaSetsOf(client, d)).length, 1, 'minReadySeconds is no new template');
   });
 
   it('writes nothing when it reconciles a settled world again', async () => {
