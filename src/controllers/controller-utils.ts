@@ -5,7 +5,7 @@
  * the adoption/release of objects by controller reference.
  */
 import type { KubeObject, OwnerReference } from '../api/types.js';
-import type { LabelPredicate } from '../api/selectors.js';
+import { labelSelectorFromObject, type LabelPredicate } from '../api/selectors.js';
 import { ApiError } from '../api/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { Client, ResourceRef } from '../client/interface.js';
@@ -83,6 +83,39 @@ export function semanticEqual(a: unknown, b: unknown): boolean {
     if (!semanticEqual(ao[k], bo[k])) return false;
   }
   return true;
+}
+
+// ---- selectors ----
+
+const selectors = new WeakMap<object, LabelPredicate | Error>();
+
+/**
+ * The parsed spec.selector of a workload. Informer objects are frozen and replaced on change, so
+ * the parse is cached per object: matching thousands of pods does not parse thousands of times.
+ * Throws (the same error each time) for an invalid selector.
+ */
+export function selectorOf(obj: KubeObject): LabelPredicate {
+  let sel = selectors.get(obj);
+  if (sel === undefined) {
+    try {
+      sel = labelSelectorFromObject(obj.spec?.selector);
+    } catch (err) {
+      sel = err instanceof Error ? err : new Error(String(err));
+    }
+    if (Object.isFrozen(obj)) selectors.set(obj, sel);
+  }
+  if (sel instanceof Error) throw sel;
+  return sel;
+}
+
+/** Whether a workload's selector selects these labels; an empty or invalid selector selects nothing here. */
+export function selectsLabels(obj: KubeObject, labels: Record<string, string> | undefined): boolean {
+  try {
+    const sel = selectorOf(obj);
+    return !sel.empty && sel.matches(labels);
+  } catch {
+    return false;
+  }
 }
 
 // ---- informer indexes ------------------------------------------------------------------------

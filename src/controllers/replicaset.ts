@@ -12,7 +12,7 @@
  */
 import type { KubeObject } from '../api/types.js';
 import { ApiError } from '../api/errors.js';
-import { labelSelectorFromObject, labelSelectorFromSet, type LabelPredicate } from '../api/selectors.js';
+import { labelSelectorFromSet, type LabelPredicate } from '../api/selectors.js';
 import type { Informer } from '../client/informer.js';
 import type { ControllerContext } from './context.js';
 import { Expectations } from './expectations.js';
@@ -28,6 +28,8 @@ import {
   ORPHANS_BY_NAMESPACE,
   podsToDelete,
   recheckOwner,
+  selectorOf,
+  selectsLabels,
   SLOW_START_INITIAL_BATCH_SIZE,
   slowStartBatch,
 } from './controller-utils.js';
@@ -107,17 +109,9 @@ export class ReplicaSetController extends InformerController {
     return rs?.metadata?.uid === ref.uid ? rs : undefined;
   }
 
-  /** ReplicaSets in the pod's namespace whose selector matches it: who may adopt an orphan. */
+  /** ReplicaSets in the pod's namespace whose selector matches it: who may adopt an orphan (upstream's GetPodReplicaSets). */
   private replicaSetsMatching(pod: KubeObject): KubeObject[] {
-    const out: KubeObject[] = [];
-    for (const rs of this.replicaSets.byIndex(BY_NAMESPACE, pod.metadata?.namespace ?? '')) {
-      try {
-        if (labelSelectorFromObject(rs.spec?.selector).matches(pod.metadata?.labels)) out.push(rs);
-      } catch {
-        // An invalid selector matches nothing.
-      }
-    }
-    return out;
+    return this.replicaSets.byIndex(BY_NAMESPACE, pod.metadata?.namespace ?? '').filter((rs) => selectsLabels(rs, pod.metadata?.labels));
   }
 
   private addPod(pod: KubeObject): void {
@@ -184,7 +178,7 @@ export class ReplicaSetController extends InformerController {
     const needsSync = this.expectations.satisfied(key);
     let selector: LabelPredicate;
     try {
-      selector = labelSelectorFromObject(rs.spec?.selector);
+      selector = selectorOf(rs);
     } catch (err) {
       // Validation keeps bad selectors out; one that got in is not worth retrying.
       this.ctx.log?.(`replicaset ${key}: invalid selector: ${(err as Error).message}`);

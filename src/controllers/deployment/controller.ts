@@ -9,11 +9,11 @@
  * rollback; a change of replicas → proportional scaling; otherwise the strategy's rollout.
  */
 import type { KubeObject } from '../../api/types.js';
-import { labelSelectorFromObject, type LabelPredicate } from '../../api/selectors.js';
+import type { LabelPredicate } from '../../api/selectors.js';
 import type { EventRecorder } from '../../client/events.js';
 import type { Informer } from '../../client/informer.js';
 import type { ControllerContext } from '../context.js';
-import { BY_CONTROLLER_UID, BY_NAMESPACE, ControllerRefManager, ensureNamespaceIndex, ensureOwnershipIndexes, ORPHANS_BY_NAMESPACE, recheckOwner } from '../controller-utils.js';
+import { BY_CONTROLLER_UID, BY_NAMESPACE, ControllerRefManager, ensureNamespaceIndex, ensureOwnershipIndexes, ORPHANS_BY_NAMESPACE, recheckOwner, selectorOf, selectsLabels } from '../controller-utils.js';
 import { InformerController, type ControllerOptions } from '../informer-controller.js';
 import { controllerRefOf, DEPLOYMENTS, keyOf, PODS, REPLICA_SETS } from '../pods.js';
 import { rolloutRecreate } from './recreate.js';
@@ -76,14 +76,7 @@ export class DeploymentController extends InformerController {
 
   /** Deployments in the ReplicaSet's namespace whose selector matches it: who may adopt an orphan. */
   private deploymentsMatching(rs: ReplicaSet): Deployment[] {
-    return this.deployments.byIndex(BY_NAMESPACE, rs.metadata?.namespace ?? '').filter((d) => {
-      try {
-        const sel = labelSelectorFromObject(d.spec?.selector);
-        return !sel.empty && sel.matches(rs.metadata?.labels);
-      } catch {
-        return false;
-      }
-    });
+    return this.deployments.byIndex(BY_NAMESPACE, rs.metadata?.namespace ?? '').filter((d) => selectsLabels(d, rs.metadata?.labels));
   }
 
   private addReplicaSet(rs: ReplicaSet): void {
@@ -156,7 +149,7 @@ export class DeploymentController extends InformerController {
     }
     let selector: LabelPredicate;
     try {
-      selector = labelSelectorFromObject(sel);
+      selector = selectorOf(cached);
     } catch (err) {
       this.ctx.log?.(`deployment ${key} has invalid label selector: ${(err as Error).message}`);
       return;

@@ -8,7 +8,7 @@ import { cleanupDeployment } from './history.js';
 import { syncRolloutStatus } from './progress.js';
 import { getAllReplicaSetsAndSyncRevision, scaleReplicaSetAndRecordEvent, type DeploymentDeps } from './sync.js';
 import { actualReplicaCount, filterActive, specReplicas, type Deployment, type ReplicaSet } from './util.js';
-import { labelSelectorFromObject } from '../../api/selectors.js';
+import { selectorOf } from '../controller-utils.js';
 
 export async function rolloutRecreate(deps: DeploymentDeps, d: Deployment, rsList: ReplicaSet[]): Promise<void> {
   // No new ReplicaSet yet: creating it first would scale up before scaling down.
@@ -37,7 +37,7 @@ export async function rolloutRecreate(deps: DeploymentDeps, d: Deployment, rsLis
  */
 function oldPodsRunning(deps: DeploymentDeps, d: Deployment, newRS: ReplicaSet | undefined, oldRSs: readonly ReplicaSet[]): boolean {
   if (actualReplicaCount(oldRSs) > 0) return true;
-  const selector = labelSelectorFromObject(d.spec?.selector);
+  const selector = selectorOf(d);
   for (const rs of oldRSs) {
     if (newRS && rs.metadata?.uid === newRS.metadata?.uid) continue;
     for (const pod of deps.podsOf(rs.metadata!.uid!)) {
