@@ -24,16 +24,28 @@ class FlakyClient extends CountingClient {
   }
 }
 
-/** A client whose pod watch events arrive late while `delayMs` is set: a slow watch. */
+/** A client whose pod watch events arrive late while `delayMs` is set, or not at all while held: a slow watch. */
 class SlowWatchClient extends FlakyClient {
   delayMs = 0;
+  private held: (() => void)[] | undefined;
   override watch(ref: ResourceRef, namespace: string, opts: WatchOptions, onEvent: (type: WatchEventType, obj: KubeObject) => void): WatchHandle {
     if (ref.resource !== 'pods') return super.watch(ref, namespace, opts, onEvent);
     let chain = Promise.resolve();
     return super.watch(ref, namespace, opts, (type, obj) => {
       const delay = this.delayMs;
-      chain = chain.then(() => (delay > 0 ? new Promise((r) => setTimeout(r, delay)) : undefined)).then(() => onEvent(type, obj));
+      chain = chain
+        .then(() => (delay > 0 ? new Promise((r) => setTimeout(r, delay)) : undefined))
+        .then(() => (this.held ? new Promise<void>((r) => this.held!.push(r)) : undefined))
+        .then(() => onEvent(type, obj));
     });
+  }
+  holdPodEvents(): void {
+    this.held = [];
+  }
+  releasePodEvents(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const release of held) release();
   }
 }
 
@@ -274,6 +286,42 @@ describe('ReplicaSet controller', () => {
     await client.delete(PODS, ns, victim.metadata!.name!);
     await rsStatus(ns, 'tmp', (s) => s.replicas === 1);
     assert.equal((await podsOf(ns)).length, 1);
+  });
+});
+
+describe('ReplicaSet controller: burstReplicas', () => {
+  let cluster: InProcessCluster;
+  let slow: SlowWatchClient;
+  let informers: SharedInformers;
+  let controller: ReplicaSetController;
+
+  before(async () => {
+    cluster = await startInProcessCluster('replicaset-burst');
+    slow = new SlowWatchClient(cluster.server);
+    informers = new SharedInformers(slow);
+    controller = new ReplicaSetController(newControllerContext(slow, informers), { burstReplicas: 2, retryBaseDelayMs: 5, retryMaxDelayMs: 200 });
+    await controller.start();
+  });
+
+  after(async () => {
+    await controller.stop();
+    informers.stop();
+    await cluster.stop();
+  });
+
+  it('creates at most burstReplicas pods per sync, and no more before it sees them', async () => {
+    const { client } = cluster;
+    slow.holdPodEvents();
+    try {
+      await client.create(REPLICA_SETS, 'default', rsObject('many', 5));
+      // The status written after the first round of creates: by then that round is over.
+      await eventually('first sync', async () => (await client.get(REPLICA_SETS, 'default', 'many')).status?.observedGeneration === 1);
+      assert.equal((await client.list(PODS, 'default')).items.length, 2);
+    } finally {
+      slow.releasePodEvents();
+    }
+    await eventually('all five', async () => (await client.get(REPLICA_SETS, 'default', 'many')).status?.replicas === 5);
+    assert.equal((await client.list(PODS, 'default')).items.length, 5);
   });
 });
 
