@@ -189,8 +189,9 @@ const PHASE_ORDINAL: Record<string, number> = { Pending: 0, Unknown: 1, Running:
 
 function deletionCost(pod: KubeObject): number {
   const v = pod.metadata?.annotations?.[POD_DELETION_COST_ANNOTATION];
-  if (v === undefined || !/^[+-]?\d+$/.test(v.trim())) return 0;
-  const n = Number(v.trim());
+  // Upstream parses with strconv.ParseInt(v, 10, 32): anything else (or out of range) costs 0.
+  if (v === undefined || !/^[+-]?\d+$/.test(v)) return 0;
+  const n = Number(v);
   return n >= -2147483648 && n <= 2147483647 ? n : 0;
 }
 

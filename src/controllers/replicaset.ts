@@ -103,8 +103,8 @@ export class ReplicaSetController extends InformerController {
   // ---- event handlers (upstream's addPod / updatePod / deletePod) ----
 
   /** The ReplicaSet a controller reference points to, if it exists with that UID. */
-  private resolveControllerRef(namespace: string, ref: { kind: string; name: string; uid: string; apiVersion: string } | undefined): KubeObject | undefined {
-    if (!ref || ref.kind !== 'ReplicaSet' || !ref.apiVersion.startsWith('apps/')) return undefined;
+  private resolveControllerRef(namespace: string, ref: { kind: string; name: string; uid: string } | undefined): KubeObject | undefined {
+    if (!ref || ref.kind !== 'ReplicaSet') return undefined;
     const rs = this.replicaSets.get(`${namespace}/${ref.name}`);
     return rs?.metadata?.uid === ref.uid ? rs : undefined;
   }

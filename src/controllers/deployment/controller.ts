@@ -68,8 +68,8 @@ export class DeploymentController extends InformerController {
   // ---- event handlers ----
 
   /** The Deployment a controller reference points to, if it exists with that UID. */
-  private resolveControllerRef(namespace: string, ref: { kind: string; name: string; uid: string; apiVersion: string } | undefined): Deployment | undefined {
-    if (!ref || ref.kind !== 'Deployment' || !ref.apiVersion.startsWith('apps/')) return undefined;
+  private resolveControllerRef(namespace: string, ref: { kind: string; name: string; uid: string } | undefined): Deployment | undefined {
+    if (!ref || ref.kind !== 'Deployment') return undefined;
     const d = this.deployments.get(`${namespace}/${ref.name}`);
     return d?.metadata?.uid === ref.uid ? d : undefined;
   }
