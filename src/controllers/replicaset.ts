@@ -36,8 +36,11 @@ import {
 
 /** Upstream's BurstReplicas: the most pods created or deleted in one sync. */
 export const BURST_REPLICAS = 500;
+/** kube-controller-manager's --concurrent-replicaset-syncs default. */
+export const REPLICA_SET_WORKERS = 5;
 
 export interface ReplicaSetControllerOptions extends ControllerOptions {
+  /** Pods created or deleted per sync at most (default 500). */
   burstReplicas?: number;
 }
 
@@ -73,7 +76,7 @@ export class ReplicaSetController extends InformerController {
     private readonly ctx: ControllerContext,
     opts: ReplicaSetControllerOptions = {},
   ) {
-    super('replicaset controller', { log: ctx.log, ...opts });
+    super('replicaset controller', { log: ctx.log, workers: REPLICA_SET_WORKERS, ...opts });
     this.burstReplicas = opts.burstReplicas ?? BURST_REPLICAS;
     this.expectations = new Expectations(ctx.now);
     this.podControl = new PodControl(ctx.client, ctx.recorder('replicaset-controller'));

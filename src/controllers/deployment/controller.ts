@@ -24,6 +24,9 @@ import type { Deployment, ReplicaSet } from './util.js';
 
 export type DeploymentControllerOptions = ControllerOptions;
 
+/** kube-controller-manager's --concurrent-deployment-syncs default. */
+export const DEPLOYMENT_WORKERS = 5;
+
 export class DeploymentController extends InformerController {
   private readonly deployments: Informer;
   private readonly replicaSets: Informer;
@@ -35,7 +38,7 @@ export class DeploymentController extends InformerController {
     private readonly ctx: ControllerContext,
     opts: DeploymentControllerOptions = {},
   ) {
-    super('deployment controller', { log: ctx.log, ...opts });
+    super('deployment controller', { log: ctx.log, workers: DEPLOYMENT_WORKERS, ...opts });
     this.recorder = ctx.recorder('deployment-controller');
     this.deployments = ctx.informers.informer(DEPLOYMENTS);
     this.replicaSets = ctx.informers.informer(REPLICA_SETS);
