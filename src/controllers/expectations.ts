@@ -10,6 +10,8 @@ interface Expectation {
   adds: number;
   dels: number;
   at: number;
+  /** The keys of the pods whose deletion is awaited, when they are tracked one by one. */
+  deleting?: Set<string>;
 }
 
 export class Expectations {
@@ -36,6 +38,23 @@ export class Expectations {
 
   expectDeletions(key: string, n: number): void {
     this.byKey.set(key, { adds: 0, dels: n, at: this.now() });
+  }
+
+  /**
+   * Expects the deletion of these pods (`namespace/name` keys), as upstream's
+   * UIDTrackingControllerExpectations: each counts once, however often its deletion is seen (a
+   * graceful deletion is seen when the pod is marked and again when it goes).
+   */
+  expectDeletionsOf(key: string, podKeys: string[]): void {
+    this.byKey.set(key, { adds: 0, dels: podKeys.length, at: this.now(), deleting: new Set(podKeys) });
+  }
+
+  /** The deletion of pod `podKey` was seen: it counts only if it was expected and not yet counted. */
+  deletionObservedOf(key: string, podKey: string): void {
+    const e = this.byKey.get(key);
+    if (!e) return;
+    if (e.deleting && !e.deleting.delete(podKey)) return;
+    e.dels--;
   }
 
   creationObserved(key: string): void {
