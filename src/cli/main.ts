@@ -1,15 +1,19 @@
-/** The `skiff` command: `up` (a whole cluster on this machine), `server` (a control plane) and `version`. */
+/** The `skiff` command: `up` (a whole cluster on this machine), `server` (a control plane), `agent` (nodes) and `version`. */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { startControlPlane } from '../cluster/control-plane.js';
 import { versionInfo } from '../apiserver/discovery.js';
 import { enabledControllers } from '../controllers/manager.js';
+import { HttpsClient } from '../client/https.js';
+import { SimulatedAgent } from '../agent/simulated/agent.js';
+import { durationMs, parseBool, parseCount, simulatedNodeOptions, SIMULATED_NODE_FLAGS, SIMULATED_NODE_USAGE, UsageError } from './flags.js';
 
 const USAGE = `usage: skiff <command> [flags]
 
 commands:
   up        start a cluster on this machine (API server, controllers, scheduler; embedded SQLite store by default)
   server    start a control plane only (API server, controllers, scheduler); several on one etcd elect a leader
+  agent     run nodes against a remote API server (today: --simulated nodes only)
   version   print the version
 
 skiff up / skiff server flags:
@@ -26,67 +30,119 @@ skiff up / skiff server flags:
   --leader-elect-lease-duration D   how long followers wait before taking over (default 15s)
   --leader-elect-renew-deadline D   how long a leader retries renewing before it steps down (default 10s)
   --leader-elect-retry-period D     how often candidates try to acquire or renew (default 2s)
-`;
+
+skiff up only:
+  --simulated-nodes N     also run N simulated nodes (sim-0 ... sim-N-1, labelled skiff.dev/simulated=true):
+                          pods go through their whole lifecycle without running any process
+  --no-agent              run no local node (the real node agent arrives with the next release; today
+                          skiff up runs no real node either way)
+${SIMULATED_NODE_USAGE}
+skiff agent flags:
+  --simulated             run simulated nodes (required today: the real agent is not there yet)
+  --nodes N               how many (default 1)
+  --kubeconfig FILE       credentials and server (default $KUBECONFIG)
+  --server URL            override the kubeconfig's server
+${SIMULATED_NODE_USAGE}`;
+
+const CONTROL_PLANE_FLAGS = {
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  'bind-address': { type: 'string' },
+  storage: { type: 'string' },
+  'etcd-endpoints': { type: 'string' },
+  'etcd-prefix': { type: 'string' },
+  'tls-san': { type: 'string', multiple: true },
+  'service-cluster-ip-range': { type: 'string' },
+  'leader-elect': { type: 'string' },
+  controllers: { type: 'string' },
+  'leader-elect-lease-duration': { type: 'string' },
+  'leader-elect-renew-deadline': { type: 'string' },
+  'leader-elect-retry-period': { type: 'string' },
+} as const;
 
 async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'data-dir': { type: 'string' },
-      port: { type: 'string' },
-      'bind-address': { type: 'string' },
-      storage: { type: 'string' },
-      'etcd-endpoints': { type: 'string' },
-      'etcd-prefix': { type: 'string' },
-      'tls-san': { type: 'string', multiple: true },
-      'service-cluster-ip-range': { type: 'string' },
-      'leader-elect': { type: 'string' },
-      controllers: { type: 'string' },
-      'leader-elect-lease-duration': { type: 'string' },
-      'leader-elect-renew-deadline': { type: 'string' },
-      'leader-elect-retry-period': { type: 'string' },
+      ...CONTROL_PLANE_FLAGS,
+      ...(command === 'up' ? { 'simulated-nodes': { type: 'string' }, 'no-agent': { type: 'boolean' }, ...SIMULATED_NODE_FLAGS } : {}),
     },
     strict: true,
   });
-  const storage = values.storage ?? 'sqlite';
+  const v = values as Record<string, string | undefined> & { 'tls-san'?: string[]; 'no-agent'?: boolean };
+  const storage = v.storage ?? 'sqlite';
   if (storage !== 'sqlite' && storage !== 'etcd') throw new UsageError(`--storage must be sqlite or etcd, not ${storage}`);
-  const port = Number(values.port ?? '6443');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, not ${values.port}`);
-  const leaderElect = values['leader-elect'] === undefined ? undefined : parseBool('--leader-elect', values['leader-elect']);
+  const port = parseCount('--port', v.port ?? '6443');
+  if (port > 65535) throw new UsageError(`--port must be a port number, not ${v.port}`);
+  const leaderElect = v['leader-elect'] === undefined ? undefined : parseBool('--leader-elect', v['leader-elect']);
   if (leaderElect && storage === 'sqlite') throw new UsageError('--leader-elect needs --storage etcd: a SQLite store serves one server only');
-  const controllers = values.controllers?.split(',').map((c) => c.trim()).filter(Boolean);
+  const controllers = v.controllers?.split(',').map((c) => c.trim()).filter(Boolean);
   try {
     enabledControllers(controllers);
   } catch (err) {
     throw new UsageError(`--controllers: ${(err as Error).message}`);
   }
-  const dataDir = resolve(values['data-dir'] ?? process.env.SKIFF_DATA_DIR ?? '.skiff');
+  const simulatedNodes = v['simulated-nodes'] === undefined ? 0 : parseCount('--simulated-nodes', v['simulated-nodes']);
+  if (simulatedNodes > 0 && v['no-agent']) throw new UsageError('--simulated-nodes and --no-agent exclude each other');
+  const simulated = simulatedNodes > 0 ? simulatedNodeOptions(simulatedNodes, values as Record<string, string>) : undefined;
+  const seconds = (flag: string) => {
+    const ms = durationMs(`--${flag}`, v[flag]);
+    return ms === undefined ? undefined : ms / 1000;
+  };
+  const dataDir = resolve(v['data-dir'] ?? process.env.SKIFF_DATA_DIR ?? '.skiff');
   const started = Date.now();
   const cp = await startControlPlane({
     dataDir,
     port,
-    bindAddress: values['bind-address'],
+    bindAddress: v['bind-address'],
     storage,
-    etcdEndpoints: values['etcd-endpoints']?.split(',').map((s) => s.trim()).filter(Boolean),
-    etcdPrefix: values['etcd-prefix'],
-    hosts: values['tls-san'],
-    serviceCidr: values['service-cluster-ip-range'],
+    etcdEndpoints: v['etcd-endpoints']?.split(',').map((s) => s.trim()).filter(Boolean),
+    etcdPrefix: v['etcd-prefix'],
+    hosts: v['tls-san'],
+    serviceCidr: v['service-cluster-ip-range'],
     leaderElect,
     election: {
-      leaseDurationSeconds: seconds('--leader-elect-lease-duration', values['leader-elect-lease-duration']),
-      renewDeadlineSeconds: seconds('--leader-elect-renew-deadline', values['leader-elect-renew-deadline']),
-      retryPeriodSeconds: seconds('--leader-elect-retry-period', values['leader-elect-retry-period']),
+      leaseDurationSeconds: seconds('leader-elect-lease-duration'),
+      renewDeadlineSeconds: seconds('leader-elect-renew-deadline'),
+      retryPeriodSeconds: seconds('leader-elect-retry-period'),
     },
     controllers,
+    simulatedNodes: simulated,
   });
   console.log(`skiff ${command}: API server ready at ${cp.url} (${storage} store, ${Date.now() - started} ms)`);
+  if (simulated) console.log(`skiff ${command}: ${simulatedNodes} simulated node(s) registered`);
+  else if (command === 'up') console.log(`skiff up: no node runs here yet (real pods arrive with the node agent); try --simulated-nodes N`);
   console.log(`skiff: to use it:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get namespaces`);
+  onSignals(() => cp.stop());
+}
+
+async function agent(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { simulated: { type: 'boolean' }, nodes: { type: 'string' }, kubeconfig: { type: 'string' }, server: { type: 'string' }, ...SIMULATED_NODE_FLAGS },
+    strict: true,
+  });
+  if (!values.simulated) throw new UsageError('skiff agent runs simulated nodes only for now: pass --simulated (the real node agent is not built yet)');
+  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
+  if (!kubeconfig) throw new UsageError('skiff agent needs --kubeconfig FILE (or $KUBECONFIG)');
+  const count = parseCount('--nodes', values.nodes ?? '1', 1);
+  const client = await HttpsClient.fromKubeconfig(resolve(kubeconfig), values.server);
+  const sim = new SimulatedAgent(client, simulatedNodeOptions(count, values));
+  await sim.start();
+  console.log(`skiff agent: ${count} simulated node(s) running: ${sim.nodeNames().slice(0, 5).join(', ')}${count > 5 ? ', ...' : ''}`);
+  onSignals(async () => {
+    await sim.stop();
+    client.close();
+  });
+}
+
+function onSignals(stop: () => Promise<void>): void {
   let stopping = false;
-  const stop = (signal: string) => {
+  const handle = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`skiff: ${signal}: stopping`);
-    cp.stop().then(
+    stop().then(
       () => process.exit(0),
       (err) => {
         console.error(`skiff: error while stopping: ${(err as Error).message}`);
@@ -94,25 +150,8 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-}
-
-class UsageError extends Error {}
-
-/** A duration flag as seconds: `15s`, `1m`, `500ms`, or a bare number of seconds. */
-function seconds(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) throw new UsageError(`${flag} must be a duration like 15s or 500ms, not ${v}`);
-  const scale = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Number(m[1]) * scale;
-}
-
-function parseBool(flag: string, v: string): boolean {
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  throw new UsageError(`${flag} must be true or false, not ${v}`);
+  process.on('SIGINT', () => handle('SIGINT'));
+  process.on('SIGTERM', () => handle('SIGTERM'));
 }
 
 async function main(): Promise<void> {
@@ -121,6 +160,8 @@ async function main(): Promise<void> {
     case 'up':
     case 'server':
       return up(rest, cmd);
+    case 'agent':
+      return agent(rest);
     case 'version':
       console.log(JSON.stringify(versionInfo(), null, 2));
       return;

@@ -12,6 +12,8 @@ import { writeAdminKubeconfig } from '../cli/kubeconfig.js';
 import { InProcessClient } from '../client/in-process.js';
 import { ControllerManager, type Controller, type ControllerSettings } from '../controllers/manager.js';
 import { LeaderElected, type ElectionTiming } from './leader-elected.js';
+import { SimulatedAgent } from '../agent/simulated/agent.js';
+import type { SimulatedAgentOptions } from '../agent/simulated/config.js';
 import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
 import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseCidr } from '../apiserver/admission/service-allocation.js';
@@ -36,6 +38,8 @@ export interface ControlPlaneOptions {
   /** Controllers to run (kube-controller-manager's --controllers; default all). */
   controllers?: string[];
   controllerSettings?: ControllerSettings;
+  /** Simulated nodes to run in this process (scale tests and benchmarks; no processes run). */
+  simulatedNodes?: SimulatedAgentOptions;
 }
 
 export interface ControlPlane {
@@ -75,6 +79,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });
   const components = await startComponents(client, opts, pki);
+  if (opts.simulatedNodes) {
+    const agent = new SimulatedAgent(client, opts.simulatedNodes);
+    await agent.start();
+    components.push(agent);
+  }
   const compactor = new Compactor(store);
   compactor.start();
   return {

@@ -19,6 +19,8 @@ import { PodGcController } from './pod-gc.js';
 import { DaemonSetController } from './daemonset/controller.js';
 import { StatefulSetController } from './statefulset/controller.js';
 import { JobController } from './job/job-controller.js';
+import { ReplicaSetController } from './replicaset.js';
+import { DeploymentController } from './deployment/controller.js';
 import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttl-after-finished.js';
 
@@ -56,6 +58,8 @@ const CONTROLLERS: Record<string, Factory> = {
   podgc: (ctx, o) => new PodGcController(ctx, settings(o, 'podgc')),
   daemonset: (ctx, o) => new DaemonSetController(ctx, settings(o, 'daemonset')),
   statefulset: (ctx, o) => new StatefulSetController(ctx, settings(o, 'statefulset')),
+  replicaset: (ctx, o) => new ReplicaSetController(ctx, settings(o, 'replicaset')),
+  deployment: (ctx, o) => new DeploymentController(ctx, settings(o, 'deployment')),
   job: (ctx, o) => new JobController(ctx, settings(o, 'job')),
   cronjob: (ctx, o) => new CronJobController(ctx, settings(o, 'cronjob')),
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, settings(o, 'ttl-after-finished')),
