@@ -35,6 +35,7 @@ export const SIMULATED_NODE_FLAGS = {
   'sim-name-prefix': { type: 'string' },
   'sim-start-index': { type: 'string' },
   'sim-run-duration': { type: 'string' },
+  'sim-heartbeat-interval': { type: 'string' },
 } as const;
 
 export const SIMULATED_NODE_USAGE = `  --sim-node-cpu Q         cpu of each simulated node (default 8)
@@ -46,6 +47,7 @@ export const SIMULATED_NODE_USAGE = `  --sim-node-cpu Q         cpu of each simu
   --sim-name-prefix P      simulated node names are P<n> (default sim-)
   --sim-start-index N      the first n (default 0)
   --sim-run-duration D     how long a pod that exits (restartPolicy Never/OnFailure) runs (default 1s)
+  --sim-heartbeat-interval D   how often simulated nodes renew their Leases (default 10s, as the kubelet)
 `;
 
 export function simulatedNodeOptions(count: number, v: Partial<Record<keyof typeof SIMULATED_NODE_FLAGS, string>>): SimulatedAgentOptions {
@@ -65,5 +67,7 @@ export function simulatedNodeOptions(count: number, v: Partial<Record<keyof type
   if (v['sim-start-index']) opts.startIndex = parseCount('--sim-start-index', v['sim-start-index']);
   const run = durationMs('--sim-run-duration', v['sim-run-duration']);
   if (run !== undefined) opts.runDurationMs = run;
+  const heartbeat = durationMs('--sim-heartbeat-interval', v['sim-heartbeat-interval']);
+  if (heartbeat !== undefined) opts.renewIntervalMs = heartbeat;
   return opts;
 }

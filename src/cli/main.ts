@@ -30,6 +30,8 @@ skiff up / skiff server flags:
   --leader-elect-lease-duration D   how long followers wait before taking over (default 15s)
   --leader-elect-renew-deadline D   how long a leader retries renewing before it steps down (default 10s)
   --leader-elect-retry-period D     how often candidates try to acquire or renew (default 2s)
+  --node-monitor-grace-period D     how long a node may go without renewing its Lease before it is
+                                    marked Unknown and tainted unreachable (default 40s)
 
 skiff up only:
   --simulated-nodes N     also run N simulated nodes (sim-0 ... sim-N-1, labelled skiff.dev/simulated=true):
@@ -58,6 +60,7 @@ const CONTROL_PLANE_FLAGS = {
   'leader-elect-lease-duration': { type: 'string' },
   'leader-elect-renew-deadline': { type: 'string' },
   'leader-elect-retry-period': { type: 'string' },
+  'node-monitor-grace-period': { type: 'string' },
 } as const;
 
 async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
@@ -89,6 +92,7 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
     const ms = durationMs(`--${flag}`, v[flag]);
     return ms === undefined ? undefined : ms / 1000;
   };
+  const nodeMonitorGrace = durationMs('--node-monitor-grace-period', v['node-monitor-grace-period']);
   const dataDir = resolve(v['data-dir'] ?? process.env.SKIFF_DATA_DIR ?? '.skiff');
   const started = Date.now();
   const cp = await startControlPlane({
@@ -107,6 +111,7 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
       retryPeriodSeconds: seconds('leader-elect-retry-period'),
     },
     controllers,
+    controllerSettings: nodeMonitorGrace === undefined ? undefined : { 'node-lifecycle': { nodeMonitorGracePeriodMs: nodeMonitorGrace, nodeMonitorPeriodMs: Math.min(5000, nodeMonitorGrace / 4) } },
     simulatedNodes: simulated,
   });
   console.log(`skiff ${command}: API server ready at ${cp.url} (${storage} store, ${Date.now() - started} ms)`);

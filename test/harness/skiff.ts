@@ -221,3 +221,38 @@ export function kubectlStream(
       }),
   };
 }
+
+export interface AgentProcess {
+  output(): string;
+  /** SIGKILL: the nodes stop renewing their Leases at once, as a machine that died. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `skiff agent ARGS` against a running skiff, using its kubeconfig; resolves once its nodes run. */
+export async function startSkiffAgent(s: SkiffProcess, args: string[]): Promise<AgentProcess> {
+  const p = spawn(process.execPath, [SKIFF_BIN, 'agent', '--kubeconfig', s.kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  p.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<void>((res) => p.once('exit', () => res()));
+  await new Promise<void>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`skiff agent did not start in ${READY_TIMEOUT_MS} ms:\n${out}`)), READY_TIMEOUT_MS);
+    p.stdout!.on('data', () => {
+      if (/simulated node\(s\) running/.test(out)) {
+        clearTimeout(t);
+        res();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(t);
+      rej(new Error(`skiff agent exited:\n${out}`));
+    });
+  });
+  const end = async (signal: NodeJS.Signals) => {
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    p.kill(signal);
+    await exited;
+  };
+  return { output: () => out, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
