@@ -210,7 +210,8 @@ export type AnyPlugin = Partial<PreFilterPlugin & FilterPlugin & PostFilterPlugi
 
 /**
  * Upstream's FitError: why a pod fits no node. Its text counts each reason over the nodes, sorts
- * the "<count> <reason>" strings, and appends what PostFilter (preemption) said.
+ * the "<count> <reason>" strings, and appends what PostFilter (preemption) said, e.g.
+ * `0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.`
  */
 export class FitError {
   preFilterMsg = '';
@@ -230,7 +231,8 @@ export class FitError {
       const histogram = reasonHistogram(this.nodeToStatus.values());
       if (histogram !== '') msg += ` ${histogram}.`;
     }
-    if (this.postFilterMsg !== '') msg += ` ${this.postFilterMsg}.`;
+    // 1.30 appends PostFilter's message as it is (it ends a sentence already): no doubled period.
+    if (this.postFilterMsg !== '') msg += ` ${this.postFilterMsg}`;
     return msg;
   }
 }

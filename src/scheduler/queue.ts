@@ -267,11 +267,11 @@ export class SchedulingQueue {
     return { active: this.active.size, backoff: this.backoff.size, unschedulable: this.unschedulable.size, gated, total: this.pods.size };
   }
 
-  /** The pod is bound: the queue forgets it. */
-  done(key: string): void {
-    const qp = this.pods.get(key);
-    if (qp?.state !== 'inflight') return;
-    this.pods.delete(key);
+  /** The pod is bound (or gone): the queue forgets this entry, unless the name now belongs to another pod. */
+  done(qp: QueuedPodInfo): void {
+    if (this.pods.get(qp.key) !== qp) return;
+    this.pods.delete(qp.key);
+    this.detach(qp);
   }
 
   /**

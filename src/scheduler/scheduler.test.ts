@@ -152,7 +152,7 @@ describe('scheduler (in-process cluster)', () => {
     try {
       for (const n of ['n1', 'n2', 'n3']) await w.node(n, { cpu: '1' });
       await w.pod('big', cpu('2'));
-      const message = '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..';
+      const message = '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
       const cond = await eventually('PodScheduled=False', async () => {
         const c = podCondition((await w.get('big'))!, 'PodScheduled');
         return c?.status === 'False' ? c : undefined;
@@ -187,7 +187,7 @@ describe('scheduler (in-process cluster)', () => {
       });
       assert.equal(
         cond.message,
-        "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..",
+        "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.",
       );
       await w.pod('tolerant', { nodeSelector: { kind: 'gpu' }, tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }] });
       assert.equal(await w.boundTo('tolerant'), 'gpu');
@@ -212,7 +212,7 @@ describe('scheduler (in-process cluster)', () => {
         const c = podCondition((await w.get('web-3'))!, 'PodScheduled');
         return c?.status === 'False' ? c : undefined;
       });
-      assert.equal(cond.message, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..");
+      assert.equal(cond.message, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
       const web0 = await w.boundTo('web-0');
       await w.pod('sidecar', { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { role: 'first' } }, topologyKey: 'kubernetes.io/hostname' }] } } });
       await w.client.patch(PODS, 'default', 'web-0', 'application/merge-patch+json', { metadata: { labels: { app: 'web', role: 'first' } } });
@@ -259,7 +259,7 @@ describe('scheduler (in-process cluster)', () => {
         const c = podCondition((await w.get('polite'))!, 'PodScheduled');
         return c?.status === 'False' ? c : undefined;
       });
-      assert.equal(politeCond.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never..');
+      assert.equal(politeCond.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.');
       assert.equal((await w.get('low'))?.metadata?.deletionTimestamp, undefined);
 
       const high = await w.pod('high', { ...cpu('2'), priorityClassName: 'high' });

@@ -492,7 +492,7 @@ export class Scheduler {
       return;
     }
     this.cache.finishBinding(info.key);
-    this.queue.done(info.key);
+    this.queue.done(qp);
     this.recorder.event(info.pod, 'Normal', 'Scheduled', `Successfully assigned ${info.namespace}/${info.name} to ${node}`);
   }
 
@@ -506,7 +506,7 @@ export class Scheduler {
     const cur = this.pods.get(qp.key);
     if (!cur || cur.metadata?.uid !== qp.info.uid || cur.spec?.nodeName) {
       // Gone, replaced, or bound meanwhile: nothing to retry.
-      this.queue.delete(qp.key);
+      this.queue.done(qp);
       return;
     }
     this.queue.requeue(qp, plugins, this.framework.eventsFor(plugins));

@@ -66,7 +66,7 @@ describe('DefaultPreemption', () => {
     const out = run(pending('p', { cpu: '1', priority: 100 }));
     assert.equal(out.nominated, '');
     assert.deepEqual(evicted, []);
-    assert.equal(out.message, '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..');
+    assert.equal(out.message, '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.');
   });
 
   it('does not try nodes preemption cannot help, nor preempt for preemptionPolicy Never', () => {
@@ -76,7 +76,7 @@ describe('DefaultPreemption', () => {
     c.addPod('full', 'low', { cpu: '1', priority: 1 });
     c.addPod('tainted', 'low2', { cpu: '1', priority: 1 });
     const never = run(pending('p', { cpu: '1', priority: 100, preemptionPolicy: 'Never' }));
-    assert.equal(never.message, '0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {k: v}. preemption: not eligible due to preemptionPolicy=Never..');
+    assert.equal(never.message, '0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {k: v}. preemption: not eligible due to preemptionPolicy=Never.');
     assert.deepEqual(evicted, []);
     const out = run(pending('p', { cpu: '1', priority: 100 }));
     assert.equal(out.nominated, 'full');
@@ -89,7 +89,7 @@ describe('DefaultPreemption', () => {
     c.addPod('n1', 'low', { cpu: '1', priority: 1 });
     c.addPod('n1', 'high', { cpu: '1', priority: 1000 });
     const out = run(pending('p', { cpu: '2', priority: 100 }));
-    assert.equal(out.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Insufficient cpu..');
+    assert.equal(out.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Insufficient cpu.');
   });
 
   it('prefers victims whose eviction keeps PodDisruptionBudgets', () => {
@@ -116,7 +116,7 @@ describe('DefaultPreemption', () => {
     const p = pending('p', { cpu: '1', priority: 100 });
     const pod = { ...p, pod: { ...p.pod, status: { nominatedNodeName: 'n1' } } };
     const out = run(pod);
-    assert.equal(out.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to a terminating pod on the nominated node..');
+    assert.equal(out.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to a terminating pod on the nominated node.');
     assert.deepEqual(evicted, []);
   });
 });
