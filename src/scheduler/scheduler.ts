@@ -257,27 +257,33 @@ export class Scheduler {
   }
 
   private registerHandlers(): void {
+    // Shared informers cannot drop handlers: a stopped scheduler ignores what they still send.
+    const live = () => !this.stopped;
     this.nodes
       .onAdd((node) => {
+        if (!live()) return;
         this.cache.setNode(node);
         this.queue.onClusterEvent(ClusterEvent.NodeAdd);
       })
       .onUpdate((oldNode, node) => {
+        if (!live()) return;
         this.cache.setNode(node);
         const ev = nodeChangeEvents(oldNode, node);
         if (ev !== 0) this.queue.onClusterEvent(ev);
       })
       .onDelete((node) => {
+        if (!live()) return;
         this.cache.removeNode(node.metadata?.name ?? '');
         this.queue.onClusterEvent(ClusterEvent.NodeDelete);
       });
 
     this.pods
-      .onAdd((pod) => this.onPod(undefined, pod))
-      .onUpdate((oldPod, pod) => this.onPod(oldPod, pod))
-      .onDelete((pod) => this.onPodDelete(pod));
+      .onAdd((pod) => live() && this.onPod(undefined, pod))
+      .onUpdate((oldPod, pod) => live() && this.onPod(oldPod, pod))
+      .onDelete((pod) => live() && this.onPodDelete(pod));
 
     const requeueClass = (pc: KubeObject) => {
+      if (!live()) return;
       const name = pc.metadata?.name;
       for (const pod of this.pods.list()) {
         if (pod.spec?.priorityClassName === name && !pod.spec?.nodeName && typeof pod.spec?.priority !== 'number') this.onPod(pod, pod);
