@@ -1,11 +1,12 @@
 /**
  * A micro benchmark of the scheduler, with everything in one process: a SQLite store, the API
- * server, the in-process client, shared informers and the scheduler. It creates N nodes, starts the
+ * server, the in-process client, shared informers, the controllers `skiff up` runs beside the API
+ * server (namespaces, garbage collector, service accounts) and the scheduler. It creates N nodes, starts the
  * scheduler, then creates M pending pods (a burst, `createConcurrency` creates in flight) and
  * waits until a watch has seen every pod bound. It reports pods/s over the burst (first create to
  * last bind) and the p50 / p99 of each pod's time from its create call to its bind being seen.
  *
- *   node dist/bench/scheduler.js [--nodes 100] [--pods 1080] [--precreate] [--bind-concurrency 32]
+ *   node dist/bench/scheduler.js [--nodes 100] [--pods 1080] [--precreate] [--bind-concurrency 32] [--no-controllers]
  *
  * `--precreate` creates every pod before the scheduler starts (the scheduler alone is measured:
  * pods/s from its start to the last bind; latencies then count from the scheduler's start).
@@ -21,6 +22,9 @@ import { InProcessClient } from '../src/client/in-process.js';
 import { SharedInformers } from '../src/client/shared-informers.js';
 import { ensureSystemNamespaces } from '../src/controllers/bootstrap.js';
 import { newControllerContext } from '../src/controllers/context.js';
+import { GarbageCollector } from '../src/controllers/garbage-collector.js';
+import { NamespaceController } from '../src/controllers/namespace.js';
+import { ServiceAccountController } from '../src/controllers/serviceaccount.js';
 import { NODES, PODS } from '../src/controllers/pods.js';
 import { Scheduler, type SchedulerOptions } from '../src/scheduler/scheduler.js';
 import { openSqliteStore } from '../src/storage/sqlite.js';
@@ -37,6 +41,8 @@ export interface BenchSchedulerOptions {
   createConcurrency?: number;
   /** Create every pod before starting the scheduler. */
   precreate?: boolean;
+  /** Also run the controllers `skiff up` runs beside the API server (default true). */
+  controllers?: boolean;
   namespace?: string;
   scheduler?: SchedulerOptions;
   /** Give up after this long (default 10 minutes). */
@@ -90,8 +96,16 @@ export async function benchScheduler(opts: BenchSchedulerOptions): Promise<Bench
   const informers = new SharedInformers(client);
   const ctx = newControllerContext(client, informers);
   const scheduler = new Scheduler(ctx, opts.scheduler);
+  const withControllers = opts.controllers ?? true;
+  const namespaces = new NamespaceController(client);
+  const gc = new GarbageCollector(client);
+  const serviceAccounts = new ServiceAccountController(client);
   let watch: { stop(): void } | undefined;
   try {
+    if (withControllers) {
+      namespaces.start();
+      await Promise.all([gc.start(), serviceAccounts.start()]);
+    }
     const nodeNames = Array.from({ length: opts.nodes }, (_, i) => `node-${String(i).padStart(5, '0')}`);
     const t0 = performance.now();
     await inBatches(nodeNames, 64, async (name) => {
@@ -169,6 +183,8 @@ export async function benchScheduler(opts: BenchSchedulerOptions): Promise<Bench
   } finally {
     watch?.stop();
     await scheduler.stop();
+    namespaces.stop();
+    await Promise.all([gc.stop(), serviceAccounts.stop()]);
     informers.stop();
     await ctx.recorder(scheduler.schedulerName).flush();
     await server.close();
@@ -183,6 +199,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       nodes: { type: 'string', default: '100' },
       pods: { type: 'string', default: '1080' },
       precreate: { type: 'boolean', default: false },
+      'no-controllers': { type: 'boolean', default: false },
       'bind-concurrency': { type: 'string' },
       'create-concurrency': { type: 'string' },
     },
@@ -191,6 +208,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     nodes: Number(values.nodes),
     pods: Number(values.pods),
     precreate: values.precreate,
+    controllers: !values['no-controllers'],
     createConcurrency: values['create-concurrency'] ? Number(values['create-concurrency']) : undefined,
     scheduler: values['bind-concurrency'] ? { bindConcurrency: Number(values['bind-concurrency']) } : undefined,
     log: (m) => process.stdout.write(`[bench-scheduler] ${m}\n`),

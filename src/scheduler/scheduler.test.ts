@@ -17,11 +17,17 @@ const ZONE = 'topology.kubernetes.io/zone';
 /** The in-process client, remembering which resources were written to through it. */
 class RecordingClient extends InProcessClient {
   readonly writes: string[] = [];
+  /** Bindings to refuse, as a server that fails would. */
+  failBindings = 0;
   private note(ref: ResourceRef, what: string): void {
     this.writes.push(`${ref.resource}:${what}`);
   }
   override create(ref: ResourceRef, namespace: string, obj: KubeObject, opts?: WriteOptions) {
     this.note(ref, opts?.subresource ?? 'create');
+    if (opts?.subresource === 'binding' && this.failBindings > 0) {
+      this.failBindings--;
+      return Promise.reject(new ApiError(503, 'ServiceUnavailable', 'etcd is sulking'));
+    }
     return super.create(ref, namespace, obj, opts);
   }
   override update(ref: ResourceRef, namespace: string, obj: KubeObject, opts?: WriteOptions) {
@@ -304,6 +310,24 @@ describe('scheduler (in-process cluster)', () => {
       for (const p of bound) perNode.set(p.spec.nodeName, (perNode.get(p.spec.nodeName) ?? 0) + 500);
       for (const [node, milli] of perNode) assert.ok(milli <= 2000, `${node} holds ${milli}m of 2000m`);
       assert.equal(perNode.size, 5);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('forgets the node a failed binding assumed, reports the error and retries the pod', async () => {
+    const w = await world('bind-fails');
+    try {
+      w.recording.failBindings = 1;
+      // Room for exactly one pod: had the failed binding kept its place, the retry would not fit.
+      await w.node('n1', { cpu: '1' });
+      await w.pod('p', cpu('1'));
+      const [ev] = await eventually('FailedScheduling event', async () => {
+        const evs = await w.events('p', 'FailedScheduling');
+        return evs.length > 0 ? evs : undefined;
+      });
+      assert.equal(ev.message, 'running Bind plugin "DefaultBinder": etcd is sulking');
+      assert.equal(await w.boundTo('p'), 'n1');
     } finally {
       await w.stop();
     }
