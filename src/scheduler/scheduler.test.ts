@@ -227,6 +227,15 @@ describe('scheduler (in-process cluster)', () => {
       const pinned = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [web0] }] }] } } };
       await w.pod('ds-pod', { affinity: pinned });
       assert.equal(await w.boundTo('ds-pod'), web0);
+      await w.pod('ds-big', { affinity: pinned, ...cpu('64') });
+      const big = await eventually('ds-big unschedulable', async () => {
+        const c = podCondition((await w.get('ds-big'))!, 'PodScheduled');
+        return c?.status === 'False' ? c : undefined;
+      });
+      assert.equal(
+        big.message,
+        '0/3 nodes are available: 1 Insufficient cpu, 2 node is filtered out by the prefilter result. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.',
+      );
     } finally {
       await w.stop();
     }

@@ -413,12 +413,13 @@ export class Scheduler {
     const plugins = new Set<string>();
     let nodes = all;
     if (pre.nodeNames) {
-      const filteredOut = Status.unresolvable('node is filtered out by the prefilter result');
-      nodes = all.filter((n) => {
-        if (pre.nodeNames!.has(n.name)) return true;
-        statuses.set(n.name, filteredOut);
-        return false;
-      });
+      // A DaemonSet pod names one node of thousands: look that one up instead of walking them all.
+      const pinned: NodeInfo[] = [];
+      for (const name of pre.nodeNames) {
+        const n = this.cache.nodeInfo(name);
+        if (n) pinned.push(n);
+      }
+      nodes = pinned;
     }
     const feasible: NodeInfo[] = [];
     const len = nodes.length;
@@ -441,7 +442,13 @@ export class Scheduler {
       }
       this.nextStartNodeIndex = (start + processed) % len;
     }
-    if (feasible.length === 0) return { fit: new FitError(all.length, statuses, plugins) };
+    if (feasible.length === 0) {
+      if (pre.nodeNames) {
+        const filteredOut = Status.unresolvable('node is filtered out by the prefilter result');
+        for (const n of all) if (!pre.nodeNames.has(n.name)) statuses.set(n.name, filteredOut);
+      }
+      return { fit: new FitError(all.length, statuses, plugins) };
+    }
     if (feasible.length === 1) return { node: feasible[0] };
     return { node: this.prioritize(state, pod, feasible) };
   }
