@@ -24,16 +24,16 @@
  * PriorityClass informer (or the built-in system classes), and 0 without one.
  */
 import type { KubeObject } from '../api/types.js';
-import { ApiError } from '../api/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { ResourceRef } from '../client/interface.js';
 import type { EventRecorder } from '../client/events.js';
 import type { ControllerContext } from '../controllers/context.js';
-import { NODES, PODS, podCondition, rfc3339 } from '../controllers/pods.js';
+import { NODES, PODS } from '../controllers/pods.js';
 import { SchedulerCache } from './cache.js';
 import { ClusterEvent, Code, CycleState, FitError, Framework, Status, type AnyPlugin, type BindPlugin, type Handle } from './framework.js';
 import type { NodeInfo } from './node-info.js';
 import { newPodInfo, type PodInfo } from './pod-info.js';
+import { PodWriter } from './pod-writes.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue.js';
 import { defaultPlugins } from './plugins/registry.js';
 
@@ -130,11 +130,11 @@ export class Scheduler {
   private readonly namespaces: Informer;
   private readonly pdbs: Informer;
   private readonly recorder: EventRecorder;
+  private readonly writer: PodWriter;
   private readonly binder: BindPlugin;
   private readonly infos = new WeakMap<KubeObject, PodInfo>();
   private readonly bindQueue: BindItem[] = [];
   private readonly binding = new Set<Promise<void>>();
-  private readonly statusWrites = new Map<string, string>();
   private readonly bindConcurrency: number;
   private readonly percentageOfNodesToScore: number;
   private readonly sliceMs: number;
@@ -150,7 +150,7 @@ export class Scheduler {
   private scratch = new Float64Array(256);
 
   constructor(
-    private readonly ctx: ControllerContext,
+    ctx: ControllerContext,
     opts: SchedulerOptions = {},
   ) {
     this.schedulerName = opts.schedulerName ?? DEFAULT_SCHEDULER_NAME;
@@ -160,6 +160,7 @@ export class Scheduler {
     this.random = opts.random ?? Math.random;
     this.log = opts.log ?? ctx.log ?? ((m) => console.error(`scheduler: ${m}`));
     this.recorder = ctx.recorder(this.schedulerName);
+    this.writer = new PodWriter(ctx.client, this.recorder, this.schedulerName, ctx.now, this.log);
     this.pods = ctx.informers.informer(PODS);
     this.nodes = ctx.informers.informer(NODES);
     this.priorityClasses = ctx.informers.informer(PRIORITY_CLASSES);
@@ -186,7 +187,14 @@ export class Scheduler {
         client: ctx.client,
         namespaceLabels,
         preemption: {
-          actions: { evict: (v, p, n) => this.evict(v, p, n), clearNomination: (p) => this.clearNomination(p) },
+          actions: {
+            evict: (v, p, n) => this.writer.evict(v, p, n),
+            clearNomination: (p) => {
+              this.queue.nominator.delete(p.key);
+              const cur = this.pods.get(p.key);
+              if (cur) this.writer.clearNomination(cur);
+            },
+          },
           pdbs: () => this.pdbs.list(),
           nominatedNodeOf: (p) => this.queue.nominator.nodeFor(p.key) ?? p.pod.status?.nominatedNodeName,
           random: this.random,
@@ -209,6 +217,7 @@ export class Scheduler {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.writer.stopped = true;
     this.running = false;
     this.queue.close();
     if (this.cleanupTimer) clearInterval(this.cleanupTimer);
@@ -525,87 +534,6 @@ export class Scheduler {
     this.queue.requeue(qp, plugins, this.framework.eventsFor(plugins));
     if (nominated !== undefined) this.queue.nominator.set(qp.info, nominated);
     this.recorder.event(cur, 'Warning', 'FailedScheduling', truncateMessage(message));
-    this.updatePodStatus(cur, reason, message, nominated);
-  }
-
-  private updatePodStatus(pod: KubeObject, reason: string, message: string, nominated: string | undefined): void {
-    const cond = podCondition(pod, 'PodScheduled');
-    const condChanged = !(cond && cond.status === 'False' && cond.reason === reason && cond.message === message);
-    const current = typeof pod.status?.nominatedNodeName === 'string' ? pod.status.nominatedNodeName : '';
-    const nominationChanged = nominated !== undefined && current !== nominated;
-    if (!condChanged && !nominationChanged) return;
-    const status: Record<string, unknown> = {};
-    if (condChanged) {
-      status.conditions = [
-        {
-          type: 'PodScheduled',
-          status: 'False',
-          lastProbeTime: null,
-          lastTransitionTime: cond?.status === 'False' && cond.lastTransitionTime ? cond.lastTransitionTime : rfc3339(this.ctx.now()),
-          reason,
-          message,
-        },
-      ];
-    }
-    if (nominationChanged) status.nominatedNodeName = nominated === '' ? null : nominated;
-    this.patchStatus(pod, { status });
-  }
-
-  /** Writes a status patch, skipping one identical to a write still in flight for the same pod. */
-  private patchStatus(pod: KubeObject, patch: unknown): void {
-    const ns = pod.metadata?.namespace ?? '';
-    const name = pod.metadata?.name ?? '';
-    const key = `${ns}/${name}`;
-    const sig = JSON.stringify(patch);
-    if (this.statusWrites.get(key) === sig) return;
-    this.statusWrites.set(key, sig);
-    this.ctx.client
-      .patch(PODS, ns, name, 'application/strategic-merge-patch+json', patch, { subresource: 'status' })
-      .catch((err) => {
-        if (!(err instanceof ApiError && (err.code === 404 || err.code === 409)) && !this.stopped) this.log(`updating status of pod ${key}: ${(err as Error).message}`);
-      })
-      .finally(() => {
-        if (this.statusWrites.get(key) === sig) this.statusWrites.delete(key);
-      });
-  }
-
-  // ---- preemption's writes ----
-
-  private evict(victim: PodInfo, preemptor: PodInfo, node: string): void {
-    void (async () => {
-      try {
-        await this.ctx.client.patch(
-          PODS,
-          victim.namespace,
-          victim.name,
-          'application/strategic-merge-patch+json',
-          {
-            status: {
-              conditions: [
-                {
-                  type: 'DisruptionTarget',
-                  status: 'True',
-                  lastProbeTime: null,
-                  lastTransitionTime: rfc3339(this.ctx.now()),
-                  reason: 'PreemptionByScheduler',
-                  message: `${this.schedulerName}: preempting to accommodate a higher priority pod`,
-                },
-              ],
-            },
-          },
-          { subresource: 'status' },
-        );
-        await this.ctx.client.delete(PODS, victim.namespace, victim.name);
-        this.recorder.event(victim.pod, 'Normal', 'Preempted', `Preempted by pod ${preemptor.uid} on node ${node}`);
-      } catch (err) {
-        if (!(err instanceof ApiError && err.code === 404) && !this.stopped) this.log(`preempting pod ${victim.key}: ${(err as Error).message}`);
-      }
-    })();
-  }
-
-  private clearNomination(pod: PodInfo): void {
-    this.queue.nominator.delete(pod.key);
-    const cur = this.pods.get(pod.key);
-    if (cur?.status?.nominatedNodeName) this.patchStatus(cur, { status: { nominatedNodeName: null } });
+    this.writer.notScheduled(cur, reason, message, nominated);
   }
 }
