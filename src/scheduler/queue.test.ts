@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { ClusterEvent } from './framework.js';
 import { newPodInfo } from './pod-info.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue.js';
-import { makePod, pending } from './testing.js';
+import { nodeAdmits } from './admission.js';
+import { TestCluster, makePod, pending } from './testing.js';
 
 function clockQueue() {
   let t = 1_000_000;
@@ -96,6 +97,24 @@ describe('scheduling queue', () => {
     q2.requeue(q2.pop()!, new Set(), 0);
     assert.equal(q2.lengths().backoff, 1);
     q2.close();
+  });
+
+  it('brings a pod back for an added or changed node only if that node could take it', () => {
+    let t = 1_000_000;
+    const q = new SchedulingQueue({ now: () => t, nodePreCheck: nodeAdmits });
+    const c = new TestCluster();
+    q.add(pending('big', { cpu: '4', nodeSelector: { disk: 'ssd' } }));
+    q.requeue(q.pop()!, FIT, FIT_EVENTS | ClusterEvent.NodeUpdateLabel);
+    t += 5000;
+    q.onNodeEvent(c.addNode('small', { cpu: '2', labels: { disk: 'ssd' } }), ClusterEvent.NodeAdd);
+    q.onNodeEvent(c.addNode('hdd', { cpu: '8', labels: { disk: 'hdd' } }), ClusterEvent.NodeAdd);
+    q.onNodeEvent(c.addNode('tainted', { cpu: '8', labels: { disk: 'ssd' }, taints: [{ key: 'k', effect: 'NoSchedule' }] }), ClusterEvent.NodeAdd);
+    q.flushEvents();
+    assert.equal(q.lengths().unschedulable, 1);
+    q.onNodeEvent(c.addNode('hdd', { cpu: '8', labels: { disk: 'ssd' } }), ClusterEvent.NodeUpdateLabel);
+    q.flushEvents();
+    assert.deepEqual(popAll(q), ['big']);
+    q.close();
   });
 
   it('retries a pod rejected by affinity when a pod its terms select is bound', () => {

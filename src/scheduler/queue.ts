@@ -17,6 +17,7 @@
  */
 import { ClusterEvent } from './framework.js';
 import { Heap, type HeapItem } from './heap.js';
+import type { NodeInfo } from './node-info.js';
 import type { NamespaceLabels, PodInfo } from './pod-info.js';
 import { termMatches } from './pod-info.js';
 
@@ -49,6 +50,8 @@ export interface SchedulingQueueOptions {
   onWork?: () => void;
   /** Namespace labels, for matching pod affinity terms against assigned pods. */
   namespaceLabels?: NamespaceLabels;
+  /** Whether a pod could go to a node that was added or changed (default: always). */
+  nodePreCheck?: (pod: PodInfo, node: NodeInfo) => boolean;
 }
 
 const POD_TOPOLOGY_SPREAD = 'PodTopologySpread';
@@ -139,6 +142,7 @@ export class SchedulingQueue {
   private pendingEvents = 0;
   private pendingAssigned: PodInfo[] = [];
   private pendingAssignedEvents = 0;
+  private pendingNodes = new Map<NodeInfo, number>();
   private seq = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
   private backoffTimerAt = Infinity;
@@ -150,6 +154,7 @@ export class SchedulingQueue {
   private readonly now: () => number;
   private readonly onWork: () => void;
   private readonly nsLabels: NamespaceLabels;
+  private readonly nodePreCheck: (pod: PodInfo, node: NodeInfo) => boolean;
 
   constructor(opts: SchedulingQueueOptions = {}) {
     this.initialBackoffMs = opts.initialBackoffMs ?? 1000;
@@ -158,6 +163,7 @@ export class SchedulingQueue {
     this.now = opts.now ?? Date.now;
     this.onWork = opts.onWork ?? (() => undefined);
     this.nsLabels = opts.namespaceLabels ?? (() => undefined);
+    this.nodePreCheck = opts.nodePreCheck ?? (() => true);
     // Upstream checks every 30 s for pods that have waited too long.
     this.flushTimer = setInterval(() => this.flushUnschedulableLeftover(), Math.min(30_000, this.maxInUnschedulableMs));
     this.flushTimer.unref();
@@ -303,6 +309,13 @@ export class SchedulingQueue {
     this.onWork();
   }
 
+  /** A node was added or changed (`event`): it brings back the pods it may take. */
+  onNodeEvent(node: NodeInfo, event: number): void {
+    if (this.unschedulable.size === 0 || this.closed) return;
+    this.pendingNodes.set(node, (this.pendingNodes.get(node) ?? 0) | event);
+    this.onWork();
+  }
+
   /** A pod was bound (or a bound pod changed): pods whose required affinity it matches may fit now. */
   onAssignedPod(info: PodInfo, event: number): void {
     if (this.unschedulable.size === 0 || this.closed) return;
@@ -317,13 +330,23 @@ export class SchedulingQueue {
     const events = this.pendingEvents;
     const assigned = this.pendingAssigned;
     const assignedEvents = this.pendingAssignedEvents;
-    if (events === 0 && assigned.length === 0) return;
+    const nodes = this.pendingNodes;
+    if (events === 0 && assigned.length === 0 && nodes.size === 0) return;
     this.pendingEvents = 0;
     this.pendingAssigned = [];
     this.pendingAssignedEvents = 0;
+    this.pendingNodes = new Map();
     const wildcard = (events & ClusterEvent.WildCard) !== 0;
     for (const qp of [...this.unschedulable.values()]) {
       let move = wildcard || (qp.events & events) !== 0;
+      if (!move && nodes.size > 0) {
+        for (const [node, ev] of nodes) {
+          if ((qp.events & ev) !== 0 && this.nodePreCheck(qp.info, node)) {
+            move = true;
+            break;
+          }
+        }
+      }
       if (!move && assigned.length > 0 && (qp.events & assignedEvents) !== 0) move = this.crossTopologyMatch(qp, assigned);
       if (move) {
         this.unschedulable.delete(qp.key);

@@ -29,6 +29,7 @@ import type { ResourceRef } from '../client/interface.js';
 import type { EventRecorder } from '../client/events.js';
 import type { ControllerContext } from '../controllers/context.js';
 import { NODES, PODS } from '../controllers/pods.js';
+import { nodeAdmits } from './admission.js';
 import { SchedulerCache } from './cache.js';
 import { ClusterEvent, Code, CycleState, FitError, Framework, Status, type AnyPlugin, type BindPlugin, type Handle } from './framework.js';
 import type { NodeInfo } from './node-info.js';
@@ -173,6 +174,7 @@ export class Scheduler {
       maxInUnschedulableMs: (opts.podMaxInUnschedulablePodsSeconds ?? 300) * 1000,
       onWork: () => this.kick(),
       namespaceLabels,
+      nodePreCheck: nodeAdmits,
     });
     const handle: Handle = {
       nodes: () => this.cache.nodes(),
@@ -271,14 +273,13 @@ export class Scheduler {
     this.nodes
       .onAdd((node) => {
         if (!live()) return;
-        this.cache.setNode(node);
-        this.queue.onClusterEvent(ClusterEvent.NodeAdd);
+        this.queue.onNodeEvent(this.cache.setNode(node), ClusterEvent.NodeAdd);
       })
       .onUpdate((oldNode, node) => {
         if (!live()) return;
-        this.cache.setNode(node);
+        const info = this.cache.setNode(node);
         const ev = nodeChangeEvents(oldNode, node);
-        if (ev !== 0) this.queue.onClusterEvent(ev);
+        if (ev !== 0) this.queue.onNodeEvent(info, ev);
       })
       .onDelete((node) => {
         if (!live()) return;
