@@ -13,6 +13,9 @@ import { InProcessClient } from '../client/in-process.js';
 import { ControllerManager, type Controller, type ControllerSettings } from '../controllers/manager.js';
 import { LeaderElected, type ElectionTiming } from './leader-elected.js';
 import { SimulatedAgent } from '../agent/simulated/agent.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { SharedInformers } from '../client/shared-informers.js';
+import { newControllerContext } from '../controllers/context.js';
 import type { SimulatedAgentOptions } from '../agent/simulated/config.js';
 import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
@@ -112,6 +115,7 @@ async function startComponents(client: InProcessClient, opts: ControlPlaneOption
       lease: 'kube-controller-manager',
       build: () => new ControllerManager(client, { caCert: pki.caCert, controllers: opts.controllers, settings: opts.controllerSettings }),
     },
+    { lease: 'kube-scheduler', build: () => schedulerComponent(client) },
   ];
   if (opts.leaderElect ?? opts.storage === 'etcd') {
     return builders.map(({ lease, build }) => {
@@ -123,4 +127,17 @@ async function startComponents(client: InProcessClient, opts: ControlPlaneOption
   const started = builders.map(({ build }) => build());
   await Promise.all(started.map((c) => c.start()));
   return started;
+}
+
+/** The scheduler with informers of its own, as kube-scheduler is a process of its own upstream. */
+function schedulerComponent(client: InProcessClient): Controller {
+  const informers = new SharedInformers(client);
+  const scheduler = new Scheduler(newControllerContext(client, informers));
+  return {
+    start: () => scheduler.start(),
+    async stop() {
+      await scheduler.stop();
+      informers.stop();
+    },
+  };
 }
