@@ -26,6 +26,7 @@
  * has instead of having them lifted and put back.
  */
 import type { KubeObject } from '../api/types.js';
+import type { Taint } from '../api/taints.js';
 import { ApiError } from '../api/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { EventRecorder } from '../client/events.js';
@@ -48,12 +49,7 @@ const MONITOR_KEY = 'monitor:';
 const POD_KEY_PREFIX = 'pod:';
 const TAINT_WRITE_ATTEMPTS = 5;
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-  timeAdded?: string;
-}
+export type { Taint };
 
 export interface NodeCondition {
   type: string;

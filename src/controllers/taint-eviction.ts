@@ -19,34 +19,14 @@ import type { ControllerContext } from './context.js';
 import { InformerController, type ControllerOptions } from './informer-controller.js';
 import { NODES, PODS, keyOf, podCondition, rfc3339, splitKey } from './pods.js';
 import { NODE_NAME_INDEX, byNodeName, ensureIndexer } from './service-pods.js';
-import { taintsOf, type Taint } from './node-lifecycle.js';
+import { taintsOf } from './node-lifecycle.js';
+import { toleratesTaint, type Taint, type Toleration } from '../api/taints.js';
 
 const POD_KEY_PREFIX = 'pod:';
 
-export interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
+export type { Toleration };
 
 export type TaintEvictionControllerOptions = ControllerOptions;
-
-/** Upstream's Toleration.ToleratesTaint. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
 
 function noExecuteTaints(node: KubeObject | undefined): Taint[] {
   return node ? taintsOf(node).filter((t) => t.effect === 'NoExecute') : [];
@@ -236,3 +216,5 @@ export class TaintEvictionController extends InformerController {
     }
   }
 }
+
+export { toleratesTaint };

@@ -7,7 +7,7 @@
 import type { NodeInfo } from './node-info.js';
 import type { PodInfo } from './pod-info.js';
 import { insufficientResources } from './plugins/node-resources-fit.js';
-import { tolerationsTolerateTaint } from './taints.js';
+import { tolerationsTolerateTaint } from '../api/taints.js';
 
 export function nodeAdmits(pod: PodInfo, node: NodeInfo): boolean {
   if (!node.node) return false;

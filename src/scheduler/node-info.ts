@@ -7,7 +7,7 @@ import type { KubeObject } from '../api/types.js';
 import type { HostPort, Labels, PodInfo } from './pod-info.js';
 import { NO_LABELS } from './pod-info.js';
 import { isScalarResourceName, milliValue, wholeValue } from './resources.js';
-import { toTaints, type Taint } from './taints.js';
+import { toTaints, type NormalTaint as Taint } from '../api/taints.js';
 
 export class NodeInfo {
   node: KubeObject | undefined;

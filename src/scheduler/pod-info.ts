@@ -8,7 +8,7 @@ import type { KubeObject } from '../api/types.js';
 import { labelSelectorFromObject, nothingLabels, type LabelPredicate, type LabelSelectorObject } from '../api/selectors.js';
 import { podNonZeroRequests, podRequests, type Requests } from './resources.js';
 import { preferredNodeAffinity, requiredNodeAffinity, requiredNodeNames, type NodeMatcher, type PreferredTerm } from './node-selector.js';
-import { toTolerations, type Toleration } from './taints.js';
+import { toTolerations, type NormalToleration as Toleration } from '../api/taints.js';
 
 export type Labels = Readonly<Record<string, string>>;
 export const NO_LABELS: Labels = Object.freeze({});

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
+import { API_ONLY_ARGS, e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
 import { POD_COLUMNS } from '../harness/upstream.js';
 import { assertStatus, eventually, KubeHttp, type WatchEvent } from './http-client.js';
 
@@ -52,7 +52,7 @@ for (const backend of e2eBackends()) {
       k.ok('POST', cmPath(ns), { body: { metadata: { name, ...(labels ? { labels } : {}) }, data } });
 
     before(async () => {
-      skiff = await startSkiff({ backend });
+      skiff = await startSkiff({ backend, extraArgs: API_ONLY_ARGS });
       k = await KubeHttp.fromKubeconfig(skiff.kubeconfig);
     });
 

@@ -18,7 +18,7 @@ import {
   type V1ConfigMap,
   type V1Deployment,
 } from '@kubernetes/client-node';
-import { e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
+import { API_ONLY_ARGS, e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
 import { eventually } from './http-client.js';
 
 /** What an ApiException carries: the HTTP code and the server's Status (the body is its text). */
@@ -66,7 +66,7 @@ for (const backend of e2eBackends()) {
     const ns = 'client-node';
 
     before(async () => {
-      skiff = await startSkiff({ backend });
+      skiff = await startSkiff({ backend, extraArgs: API_ONLY_ARGS });
       kc = new KubeConfig();
       kc.loadFromFile(skiff.kubeconfig);
       core = kc.makeApiClient(CoreV1Api);

@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { e2eBackends, kubectl } from '../harness/skiff.js';
+import { API_ONLY_ARGS, e2eBackends, kubectl } from '../harness/skiff.js';
 import { CONTAINER_DEFAULTS, DEPLOYMENT_SPEC_DEFAULTS, POD_TEMPLATE_SPEC_DEFAULTS } from '../harness/upstream.js';
 import { kubectlSuite } from './kubectl-helpers.js';
 
@@ -83,7 +83,7 @@ spec:
 
 for (const backend of e2eBackends()) {
   describe(`kubectl apply on ${backend}`, () => {
-    const { server, k, kIn, getJson, newNamespace } = kubectlSuite(backend);
+    const { server, k, kIn, getJson, newNamespace } = kubectlSuite(backend, API_ONLY_ARGS);
 
     it('a Deployment applied twice with fields removed ends as upstream stores it', async () => {
       const ns = 'a-deploy';

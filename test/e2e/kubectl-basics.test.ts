@@ -6,7 +6,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
-import { e2eBackends, kubectl, kubectlOk, type KubectlResult } from '../harness/skiff.js';
+import { API_ONLY_ARGS, e2eBackends, kubectl, kubectlOk, type KubectlResult } from '../harness/skiff.js';
 import { CONTAINER_DEFAULTS, DEPLOYMENT_SPEC_DEFAULTS, POD_TEMPLATE_SPEC_DEFAULTS } from '../harness/upstream.js';
 import { kubectlSuite } from './kubectl-helpers.js';
 
@@ -30,7 +30,7 @@ const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 for (const backend of e2eBackends()) {
   describe(`kubectl basics on ${backend}`, () => {
-    const { server, k, kIn, getJson, newNamespace } = kubectlSuite(backend);
+    const { server, k, kIn, getJson, newNamespace } = kubectlSuite(backend, API_ONLY_ARGS);
 
     describe('configmaps', () => {
       const ns = 'b-cm';

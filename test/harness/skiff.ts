@@ -256,3 +256,10 @@ export async function startSkiffAgent(s: SkiffProcess, args: string[]): Promise<
   };
   return { output: () => out, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }
+
+/**
+ * For suites about the API machinery itself (patches, status, apply on Deployments as plain data):
+ * the workload controllers stay off so objects change only by the test's hand. Workloads have
+ * their own suite (kubectl-workloads) with every controller on.
+ */
+export const API_ONLY_ARGS = ['--controllers', '*,-deployment,-replicaset,-daemonset,-statefulset,-job,-cronjob'];

@@ -9,20 +9,9 @@
  * unscheduled pod to its node (`matchFields metadata.name In [node]`), which the scheduler honours.
  */
 import type { KubeObject } from '../../api/types.js';
+import { toleratesTaint, type Taint, type Toleration } from '../../api/taints.js';
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-}
-
-export interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-  tolerationSeconds?: number;
-}
+export type { Taint, Toleration };
 
 interface NodeSelectorRequirement {
   key?: string;
@@ -48,21 +37,6 @@ export const TAINT_NODE_NETWORK_UNAVAILABLE = 'node.kubernetes.io/network-unavai
 const OBJECT_NAME_FIELD = 'metadata.name';
 
 // ---- taints and tolerations ----
-
-/** Upstream's Toleration.ToleratesTaint. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
 
 /** The first taint passing `filter` that no toleration tolerates (upstream's FindMatchingUntoleratedTaint). */
 export function untoleratedTaint(taints: readonly Taint[], tolerations: readonly Toleration[], filter: (t: Taint) => boolean): Taint | undefined {
@@ -217,3 +191,5 @@ export function targetNodeName(pod: KubeObject): string | undefined {
   }
   return undefined;
 }
+
+export { toleratesTaint };

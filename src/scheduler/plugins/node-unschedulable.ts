@@ -3,7 +3,7 @@
  * `node.kubernetes.io/unschedulable:NoSchedule` taint.
  */
 import { ClusterEvent, Code, sharedStatus, type FilterPlugin } from '../framework.js';
-import { tolerationsTolerateTaint, type Taint } from '../taints.js';
+import { tolerationsTolerateTaint, type Taint } from '../../api/taints.js';
 
 export const NODE_UNSCHEDULABLE = 'NodeUnschedulable';
 export const ERR_REASON_UNSCHEDULABLE = 'node(s) were unschedulable';

@@ -12,7 +12,7 @@
 import { ASSIGNED_POD_ALL, ClusterEvent, Code, MAX_NODE_SCORE, SKIP, Status, sharedStatus, type CycleState, type FilterPlugin, type Handle, type PreFilterPlugin, type PreScorePlugin, type ScorePlugin, type StateData } from '../framework.js';
 import type { NodeInfo } from '../node-info.js';
 import { LABEL_HOSTNAME, type PodInfo, type SpreadConstraint } from '../pod-info.js';
-import { findUntoleratedTaint } from '../taints.js';
+import { findUntoleratedTaint } from '../../api/taints.js';
 
 export const POD_TOPOLOGY_SPREAD = 'PodTopologySpread';
 export const ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints";

@@ -4,7 +4,7 @@
  */
 import { ClusterEvent, Code, MAX_NODE_SCORE, SKIP, Status, defaultNormalizeScore, type CycleState, type FilterPlugin, type PreScorePlugin, type ScorePlugin, type StateData } from '../framework.js';
 import type { PodInfo } from '../pod-info.js';
-import { findUntoleratedTaint, tolerationsTolerateTaint, type Toleration } from '../taints.js';
+import { findUntoleratedTaint, tolerationsTolerateTaint, type NormalToleration as Toleration } from '../../api/taints.js';
 
 export const TAINT_TOLERATION = 'TaintToleration';
 
