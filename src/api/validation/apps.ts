@@ -100,6 +100,13 @@ export const deploymentStrategy: Strategy = {
   prepareForCreate(obj) {
     obj.status = {};
   },
+  prepareForUpdate(obj, old) {
+    // Upstream counts an annotation change as a new generation too (rollbacks were once annotations),
+    // so `kubectl rollout status` waits for the controller to have seen it.
+    if (!semanticEqual(obj.metadata?.annotations ?? {}, old.metadata?.annotations ?? {})) {
+      obj.metadata!.generation = (old.metadata?.generation ?? 0) + 1;
+    }
+  },
   validate(obj, old) {
     const errs: Causes = [];
     const spec: Obj = isObj(obj.spec) ? obj.spec : {};
