@@ -324,7 +324,9 @@ for (const backend of e2eBackends()) {
       it('label, annotate, edit, set image, strategic/merge/json patches, replace and delete', async () => {
         assert.equal(await k('label', 'deploy', 'web', '-n', ns, 'team=blue'), 'deployment.apps/web labeled\n');
         assert.equal(await k('annotate', 'deploy', 'web', '-n', ns, 'note=hi'), 'deployment.apps/web annotated\n');
-        assert.equal((await getJson('deploy', 'web', '-n', ns)).metadata.generation, 1, 'metadata changes leave generation alone');
+        // Labels leave a Deployment's generation alone; annotations do not (upstream's strategy: they
+        // are copied to ReplicaSets, so the controller must see them).
+        assert.equal((await getJson('deploy', 'web', '-n', ns)).metadata.generation, 2, 'an annotation change is a new generation');
 
         const edited = await kubectlOk(server(), ['edit', 'deploy', 'web', '-n', ns], undefined, {
           env: { KUBE_EDITOR: "sed -i -e 's/image: nginx:1.25/image: nginx:1.26/'" },
@@ -332,7 +334,7 @@ for (const backend of e2eBackends()) {
         assert.equal(edited, 'deployment.apps/web edited\n');
         let d = await getJson('deploy', 'web', '-n', ns);
         assert.equal(d.spec.template.spec.containers[0].image, 'nginx:1.26');
-        assert.equal(d.metadata.generation, 2);
+        assert.equal(d.metadata.generation, 3);
 
         // Containers merge on their name: a patch naming a new container adds it (first, as upstream's
         // strategic merge orders new items before live ones) and keeps nginx.
@@ -348,7 +350,7 @@ for (const backend of e2eBackends()) {
             ['nginx', 'nginx:1.26', 'IfNotPresent'],
           ],
         );
-        assert.equal(d.metadata.generation, 3);
+        assert.equal(d.metadata.generation, 4);
 
         assert.equal(await k('set', 'image', 'deploy/web', '-n', ns, 'sidecar=busybox:1.37'), 'deployment.apps/web image updated\n');
         assert.equal(await k('get', 'deploy', 'web', '-n', ns, '-o', 'jsonpath={.spec.template.spec.containers[?(@.name=="sidecar")].image}'), 'busybox:1.37');
