@@ -117,6 +117,15 @@ export function ciMarkdown(r: CiBurstResult): string {
     `Server memory (RSS): ${fmt(r.idleRssMiB)} MiB idle with ${fmt(c.nodes)} nodes, ${fmt(r.rssAtAllRunningMiB)} MiB with every pod Running, peak ${fmt(r.rssPeakMiB)} MiB (sampled every 250 ms), ${fmt(r.rssEndMiB)} MiB at the end. ` +
       `Ready (spawn → ${fmt(c.nodes)} nodes Ready): ${fmt(r.readyMs)} ms.`,
   );
+  const w = r.writes;
+  const evTotal = Object.values(w.events).reduce((a, b) => a + b, 0);
+  lines.push(
+    `Store writes (revisions): ${fmt(w.toAllRunning)} until every pod Running${c.mode === 'jobs' ? `, ${fmt(w.toAllComplete)} until every Job Complete` : ''}, ${fmt(w.whole)} in all = ${fmt(Math.round((w.whole / r.units) * 10) / 10)} per ${c.mode === 'jobs' ? 'Job' : 'pod'}; ` +
+      `of them ${fmt(evTotal)} Events still held in the pipelines' namespaces: ${Object.entries(w.events)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k2, n]) => `${k2} ${fmt(n)}`)
+        .join(', ')}.`,
+  );
   const k = r.counts;
   lines.push(
     `Counts: ${fmt(k.unitsCreated)} ${c.mode === 'jobs' ? 'Jobs' : 'pods'} created; pods seen ${fmt(k.podsSeen)}, bound ${fmt(k.podsBound)}, seen Running ${fmt(k.podsRunningSeen)}` +

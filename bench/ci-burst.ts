@@ -167,6 +167,11 @@ export interface CiBurstResult {
     jobEvents: number;
     watchReopens: number;
   };
+  /**
+   * Store writes (revisions) from the first create to every pod Running, to every Job Complete and
+   * to the end, and the Events the pipelines' namespaces hold at the end, by component/reason.
+   */
+  writes: { toAllRunning: number; toAllComplete: number; whole: number; events: Record<string, number> };
   timeline: Timeline[];
   /** bench/scheduler.ts: the scheduler in one process with the API server, no agents or other controllers' load. */
   schedulerAlone?: BenchSchedulerResult[];
@@ -234,6 +239,11 @@ async function requestOk(pool: Pool, method: string, path: string, expect: numbe
   const r = await pool.request(method, path, body, undefined, true);
   if (!expect.includes(r.status)) throw new Error(`${method} ${path}: ${r.status} ${r.body?.toString('utf8', 0, 300) ?? ''}`);
   return r.body;
+}
+
+/** The store's current revision: what a consistent list reports. */
+async function currentRevision(pool: Pool): Promise<number> {
+  return Number((await listRv(pool, '/api/v1/namespaces?limit=1')).rv);
 }
 
 async function listRv(pool: Pool, path: string): Promise<{ rv: string; items: any[] }> {
@@ -342,6 +352,7 @@ export async function runCiBurst(opts: CiBurstRunOptions): Promise<CiBurstResult
     say(`${tag}: ${cfg.pipelines} pipelines × ${cfg.perPipeline} ${cfg.mode === 'jobs' ? 'Jobs' : 'pods'} (${cfg.burstPerPipeline} each at once), ${units} in all`);
     const profiled = opts.profile;
     if (profiled) await srv.startProfile();
+    const rvStart = await currentRevision(pool);
     const meterWhole = new CpuMeter(srv);
     const meterBurst = new CpuMeter(srv);
     const cpuStart: ProcSample = srv.sample();
@@ -395,6 +406,7 @@ export async function runCiBurst(opts: CiBurstRunOptions): Promise<CiBurstResult
     let allRunningAt: number | undefined;
     let allCompleteAt: number | undefined;
     let cleanupFrom: number | undefined;
+    let rvAllComplete = NaN;
     let allGoneAt: number | undefined;
     const sample = () => {
       const s = srv.sample();
@@ -441,6 +453,7 @@ export async function runCiBurst(opts: CiBurstRunOptions): Promise<CiBurstResult
     }
     const burstCpu: CpuShare & { seconds: number } = { ...meterBurst.read(), seconds: r3(performance.now() - t0) };
     const rssAtAllRunning = mib(srv.sample().rssKiB);
+    const rvAllRunning = await currentRevision(pool);
     if (profiled) {
       const f = await srv.stopProfile(`${opts.profileDir}/${tag}-start.cpuprofile`);
       if (f) profiles.push(f);
@@ -453,6 +466,7 @@ export async function runCiBurst(opts: CiBurstRunOptions): Promise<CiBurstResult
         say(`${tag}: every Job finished ${((allCompleteAt - t0) / 1000).toFixed(2)} s after the first create (${tracker.unitsFailed} failed)`);
       }
       cleanupFrom = allCompleteAt;
+      rvAllComplete = await currentRevision(pool);
     } else {
       // Bare pods run until their namespaces go: the CI system's cleanup.
       cleanupFrom = performance.now();
@@ -477,6 +491,15 @@ export async function runCiBurst(opts: CiBurstRunOptions): Promise<CiBurstResult
     }
 
     // What a consistent list still finds (should be nothing).
+    const rvEnd = await currentRevision(pool);
+    // Events recorded in the pipelines' namespaces, by component and reason (they are writes too).
+    const eventsByReason: Record<string, number> = {};
+    for (const ns of cfg.mode === 'jobs' ? namespaces : []) {
+      for (const e of (await listRv(pool, `/api/v1/namespaces/${ns}/events`)).items) {
+        const k = `${e.source?.component ?? e.reportingComponent ?? '?'}/${e.reason ?? '?'}`;
+        eventsByReason[k] = (eventsByReason[k] ?? 0) + 1;
+      }
+    }
     const jobsLeft = cfg.mode === 'jobs' ? (await listRv(pool, `/apis/batch/v1/jobs?${SELECTOR}`)).items.length : 0;
     const podsLeft = (await listRv(pool, `/api/v1/pods?${SELECTOR}`)).items.length;
 
@@ -567,6 +590,7 @@ export async function runCiBurst(opts: CiBurstRunOptions): Promise<CiBurstResult
       rssAtAllRunningMiB: rssAtAllRunning,
       rssEndMiB: mib(cpuEnd.rssKiB),
       counts,
+      writes: { toAllRunning: rvAllRunning - rvStart, toAllComplete: rvAllComplete - rvStart, whole: rvEnd - rvStart, events: eventsByReason },
       timeline,
       profiles,
       disturbed: false,
