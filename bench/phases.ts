@@ -265,10 +265,13 @@ export async function listPhase(ctx: PhaseContext, name: string, query: string, 
         errors++;
         if (errorSamples.length < 5) errorSamples.push(`${r.status} ${r.body?.toString('utf8', 0, 300)}`);
       } else if (check) {
-        items = (JSON.parse(r.body!.toString('utf8')) as { items: unknown[] }).items.length;
+        // The namespace also holds what controllers put in every namespace (the root-ca-cert-publisher's
+        // kube-root-ca.crt): count the bench's own objects.
+        const listed = (JSON.parse(r.body!.toString('utf8')) as { items: { metadata?: { name?: string } }[] }).items;
+        items = listed.filter((o) => o.metadata?.name?.startsWith('cm-')).length;
         if (items !== expectItems) {
           errors++;
-          errorSamples.push(`expected ${expectItems} items, got ${items}`);
+          errorSamples.push(`expected ${expectItems} of the bench's ConfigMaps, got ${items} (of ${listed.length} items)`);
         }
       }
     } catch (err) {

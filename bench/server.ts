@@ -83,6 +83,10 @@ export interface StartOptions {
   backend: Backend;
   /** Start the server with --inspect so phases can be profiled. */
   profile: boolean;
+  /** More `skiff up` flags (e.g. `--simulated-nodes 100`). */
+  extraArgs?: string[];
+  /** More flags for node itself (e.g. `--max-old-space-size=4096`). */
+  nodeFlags?: string[];
 }
 
 export class ServerUnderTest {
@@ -97,10 +101,14 @@ export class ServerUnderTest {
   private inspectPort = 0;
   private inspector: Inspector | undefined;
   private readonly profile: boolean;
+  private readonly extraArgs: string[];
+  private readonly extraNodeFlags: string[];
 
   constructor(opts: StartOptions) {
     this.backend = opts.backend;
     this.profile = opts.profile;
+    this.extraArgs = opts.extraArgs ?? [];
+    this.extraNodeFlags = opts.nodeFlags ?? [];
   }
 
   get pid(): number {
@@ -126,7 +134,8 @@ export class ServerUnderTest {
   async start(): Promise<number> {
     const args = [SKIFF_BIN, 'up', '--data-dir', this.dataDir, '--bind-address', '127.0.0.1', '--port', String(this.port), '--storage', this.backend];
     if (this.etcd) args.push('--etcd-endpoints', this.etcd.endpoint);
-    const nodeFlags: string[] = [];
+    args.push(...this.extraArgs);
+    const nodeFlags: string[] = [...this.extraNodeFlags];
     if (this.profile) {
       this.inspectPort = await freePort();
       nodeFlags.push(`--inspect=127.0.0.1:${this.inspectPort}`);
@@ -155,6 +164,20 @@ export class ServerUnderTest {
       await sleep(5);
     }
     throw new Error(`skiff up was not ready in ${READY_TIMEOUT_MS} ms:\n${this.log()}`);
+  }
+
+  /**
+   * Waits (bounded) until the server has printed a line matching `re` (e.g. skiff up's "simulated
+   * node(s) registered", printed once every simulated node has registered). Fails if it exits first.
+   */
+  async waitForOutput(re: RegExp, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!re.test(this.output)) {
+      const p = this.child;
+      if (!p || p.exitCode !== null || p.signalCode !== null) throw new Error(`skiff up exited while waiting for ${re}:\n${this.log()}`);
+      if (performance.now() >= deadline) throw new Error(`skiff up did not print ${re} in ${timeoutMs} ms:\n${this.log()}`);
+      await sleep(20);
+    }
   }
 
   private async readyzOk(): Promise<boolean> {

@@ -72,6 +72,12 @@ export interface Strategy {
   default?(obj: KubeObject): void;
   /** Semantic rules the schema cannot express; `old` is set on update. Returns field causes. */
   validate?(obj: KubeObject, old?: KubeObject): StatusCause[];
+  /**
+   * The rules of an update through the status subresource (for pods also the binding), upstream's
+   * status strategy ValidateUpdate; without it, `validate` runs. Such a write cannot change the spec
+   * (the binding only sets spec.nodeName), and upstream does not validate the spec again there.
+   */
+  validateStatusUpdate?(obj: KubeObject, old: KubeObject): StatusCause[];
   /** Adjust a new object before it is stored (e.g. reset status, set a Pending phase). */
   prepareForCreate?(obj: KubeObject): void;
   /** Adjust an updated object before it is stored, given the stored one. */

@@ -8,7 +8,7 @@ import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { groupKind } from '../api/types.js';
 import { isStoreError, type KeyValue, type Store } from '../storage/store.js';
 import { ApiError, causes, errors, type StatusCause } from '../api/errors.js';
-import { clone, deepEqual, generateNameSuffix, nowTimestamp, specOf, toStoredJson } from './objects.js';
+import { deepEqual, generateNameSuffix, nowTimestamp, specOf, toStoredJson } from './objects.js';
 import { storagePrefix } from './registry.js';
 import { decodeStored, lazyStored, withResourceVersion, type WatchCache } from './watch-cache.js';
 import type { KindRules } from './kind-rules.js';
@@ -361,11 +361,13 @@ export class ResourceStore {
         }
         throw conflictModified(entry, name);
       }
-      // Cached objects are shared (and frozen): work on a copy.
-      const old = cur.fresh ? cur.obj : clone(cur.obj);
+      // Cached objects are shared (and frozen): work on a copy. Copies come from the JSON the
+      // object was parsed from: JSON.parse takes half the time structuredClone does (8.5 µs against
+      // 19 µs for a 2.7 KB pod), and every kubelet status write, binding and controller update pays two.
+      const old = cur.fresh ? cur.obj : (JSON.parse(cur.json) as KubeObject);
       let computed: KubeObject;
       try {
-        computed = compute(clone(old));
+        computed = compute(JSON.parse(cur.json) as KubeObject);
       } catch (err) {
         if (!cur.fresh && err instanceof ApiError && err.code === 409) {
           cur = await reread();
@@ -381,7 +383,7 @@ export class ResourceStore {
         next.metadata!.generation = (old.metadata?.generation ?? 0) + 1;
       }
       // The node a binding sets is the one change a pod's spec may take that an update may not.
-      this.validate(entry, next, subresource === 'binding' ? { ...old, spec: { ...old.spec, nodeName: next.spec?.nodeName } } : old);
+      this.validate(entry, next, subresource === 'binding' ? { ...old, spec: { ...old.spec, nodeName: next.spec?.nodeName } } : old, subresource);
       const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun });
 
       // Upstream's ShouldDeleteDuringUpdate: an update finishes a deletion only once its grace period is
@@ -499,7 +501,7 @@ export class ResourceStore {
         );
       }
       for (const p of this.admission) await p.admitDelete?.(entry, current.obj);
-      const next = clone(current.obj);
+      const next = JSON.parse(current.json) as KubeObject;
       const nm = next.metadata!;
       const finalizers = new Set(nm.finalizers ?? []);
       const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);
@@ -603,8 +605,13 @@ export class ResourceStore {
     meta.namespace = namespace;
   }
 
-  private validate(entry: ResourceEntry, obj: KubeObject, old: KubeObject | undefined): void {
-    const found: StatusCause[] = [...this.rules.metaCauses(entry, obj, old), ...(this.rules.strategy(entry).validate?.(obj, old) ?? [])];
+  private validate(entry: ResourceEntry, obj: KubeObject, old: KubeObject | undefined, subresource = ''): void {
+    const strategy = this.rules.strategy(entry);
+    const own =
+      old && (subresource === 'status' || subresource === 'binding') && strategy.validateStatusUpdate
+        ? strategy.validateStatusUpdate(obj, old)
+        : (strategy.validate?.(obj, old) ?? []);
+    const found: StatusCause[] = [...this.rules.metaCauses(entry, obj, old), ...own];
     if (found.length > 0) throw errors.invalid(entry.group, entry.kind, obj.metadata?.name ?? '', found);
   }
 

@@ -43,14 +43,16 @@ export class InProcessClient implements Client {
     const e = this.entry(ref);
     if (opts.subresource === 'binding' && e.subresources.binding) return bindPod(this.server.resources, e, namespace, obj.metadata?.name ?? '', obj, ctx);
     if (opts.subresource) throw errors.pathNotFound();
-    return clone((await this.server.resources.create(e, namespace, clone(obj), ctx)).obj);
+    // Writes answer with the object the write itself built from the caller's copy: nothing else
+    // holds it (the watch cache decodes its own from the store), so it is handed over uncopied.
+    return (await this.server.resources.create(e, namespace, clone(obj), ctx)).obj;
   }
 
   async update(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const ctx = newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager });
     const name = obj.metadata?.name ?? '';
     const r = await this.server.resources.update(this.entry(ref), namespace, name, clone(obj), ctx, opts.subresource ?? '');
-    return clone(r.object.obj);
+    return r.object.obj;
   }
 
   async patch(ref: ResourceRef, namespace: string, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
@@ -66,7 +68,7 @@ export class InProcessClient implements Client {
       ctx,
       opts.subresource ?? '',
     );
-    return clone(r.obj);
+    return r.obj;
   }
 
   async delete(ref: ResourceRef, namespace: string, name: string, opts: DeleteOptions = {}): Promise<void> {

@@ -108,6 +108,10 @@ export const podStrategy: Strategy = {
     if (old) validatePodSpecUpdate(spec, isObj(old.spec) ? old.spec : {}, errs);
     return errs;
   },
+  // Upstream's ValidatePodStatusUpdate checks metadata (done for every kind) and the status itself
+  // (container state transitions, nominatedNodeName, pod IPs), which skiff does not check yet; never
+  // the spec. Skipping the spec here saves a full pod-spec validation per kubelet status write and binding.
+  validateStatusUpdate: () => [],
 };
 
 // ---- PodTemplate ----------------------------------------------------------------------------
