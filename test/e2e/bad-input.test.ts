@@ -23,7 +23,7 @@
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
+import { API_ONLY_ARGS, e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
 import { assertStatus, KubeHttp } from './http-client.js';
 
 const NS = 'bad-input';
@@ -75,7 +75,7 @@ for (const backend of e2eBackends()) {
     };
 
     before(async () => {
-      skiff = await startSkiff({ backend });
+      skiff = await startSkiff({ backend, extraArgs: API_ONLY_ARGS });
       k = await KubeHttp.fromKubeconfig(skiff.kubeconfig);
       await k.ok('POST', '/api/v1/namespaces', { body: { metadata: { name: NS } } });
       await k.ok('POST', DEPLOY, { body: deployment('dep') });

@@ -21,7 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import https from 'node:https';
-import { e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
+import { API_ONLY_ARGS, e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
 import { KubeHttp } from './http-client.js';
 
 const COUNT = Number(process.env.SKIFF_FUZZ_COUNT ?? 5000);
@@ -551,7 +551,7 @@ for (const backend of e2eBackends()) {
     const sentinels = new Map<string, string>();
 
     before(async () => {
-      skiff = await startSkiff({ backend });
+      skiff = await startSkiff({ backend, extraArgs: API_ONLY_ARGS });
       k = await KubeHttp.fromKubeconfig(skiff.kubeconfig);
       for (const ns of [SENTINEL_NS, FUZZ_NS]) await k.ok('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
       const dep = (name: string) => ({
