@@ -35,7 +35,7 @@ import {
   rfc3339Nano,
   rvAtLeast,
   serviceSelector,
-  servicesForPodEvent,
+  enqueueServicesOfPods,
   shouldPodBeInEndpoints,
   shouldSetHostname,
   type IPFamily,
@@ -227,13 +227,7 @@ export class EndpointsController extends InformerController {
 
     const enqueue = (obj: KubeObject) => this.queue.add(keyOf(obj));
     this.services.onAdd(enqueue).onUpdate((_o, svc) => enqueue(svc)).onDelete(enqueue);
-    const enqueueAll = (keys: Set<string>) => {
-      for (const k of keys) this.queue.add(k);
-    };
-    this.pods
-      .onAdd((pod) => enqueueAll(servicesForPodEvent(this.services, undefined, pod)))
-      .onUpdate((old, pod) => enqueueAll(servicesForPodEvent(this.services, old, pod)))
-      .onDelete((pod) => enqueueAll(servicesForPodEvent(this.services, pod, undefined)));
+    enqueueServicesOfPods(this.pods, this.services, (k) => this.queue.add(k));
     this.endpoints.onDelete((ep) => {
       this.written.delete(keyOf(ep));
       enqueue(ep);

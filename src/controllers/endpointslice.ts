@@ -39,7 +39,7 @@ import {
   podIPs,
   rfc3339Nano,
   serviceSelector,
-  servicesForPodEvent,
+  enqueueServicesOfPods,
   servicesMatching,
   shouldPodBeInEndpoints,
   shouldSetHostname,
@@ -269,19 +269,13 @@ export class EndpointSliceController extends InformerController {
     const enqueue = (svc: KubeObject) => this.queue.add(keyOf(svc));
     this.services.onAdd(enqueue).onUpdate((_o, svc) => enqueue(svc)).onDelete(enqueue);
 
-    const enqueueAll = (keys: Set<string>) => {
-      for (const k of keys) this.queue.add(k);
-    };
-    this.pods
-      .onAdd((pod) => enqueueAll(servicesForPodEvent(this.services, undefined, pod)))
-      .onUpdate((old, pod) => enqueueAll(servicesForPodEvent(this.services, old, pod)))
-      .onDelete((pod) => enqueueAll(servicesForPodEvent(this.services, pod, undefined)));
+    enqueueServicesOfPods(this.pods, this.services, (k) => this.queue.add(k));
 
     // Not upstream (which retries pods on unknown nodes with backoff and never looks at zone changes):
     // a node that appears or changes zone brings the endpoints of its pods up to date.
     const nodeChanged = (node: KubeObject) => {
       for (const pod of this.pods.byIndex(NODE_NAME_INDEX, node.metadata?.name ?? '')) {
-        enqueueAll(servicesMatching(this.services, pod.metadata?.namespace ?? '', pod.metadata?.labels));
+        for (const k of servicesMatching(this.services, pod.metadata?.namespace ?? '', pod.metadata?.labels)) this.queue.add(k);
       }
     };
     this.nodes.onAdd(nodeChanged).onUpdate((old, node) => {

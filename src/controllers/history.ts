@@ -14,7 +14,7 @@ import { ApiError } from '../api/errors.js';
 import type { LabelPredicate } from '../api/selectors.js';
 import type { Informer } from '../client/informer.js';
 import type { Client, ResourceRef } from '../client/interface.js';
-import { CONTROLLER_REVISIONS, controllerRefOf, newControllerRef } from './pods.js';
+import { byCreationThenName, CONTROLLER_REVISIONS, controllerRefOf, newControllerRef } from './pods.js';
 
 /** Pods and revisions of a DaemonSet or StatefulSet carry their revision under this label. */
 export const CONTROLLER_REVISION_HASH_LABEL = 'controller-revision-hash';
@@ -134,13 +134,7 @@ export function revisionNumber(revision: KubeObject): number {
 export function sortRevisions(revisions: KubeObject[]): KubeObject[] {
   return revisions.sort((a, b) => {
     const d = revisionNumber(a) - revisionNumber(b);
-    if (d !== 0) return d;
-    const ta = a.metadata?.creationTimestamp ?? '';
-    const tb = b.metadata?.creationTimestamp ?? '';
-    if (ta !== tb) return ta < tb ? -1 : 1;
-    const na = a.metadata?.name ?? '';
-    const nb = b.metadata?.name ?? '';
-    return na < nb ? -1 : na > nb ? 1 : 0;
+    return d !== 0 ? d : byCreationThenName(a, b);
   });
 }
 

@@ -83,3 +83,13 @@ export function splitKey(key: string): { namespace: string; name: string } {
 export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
+
+/** Oldest first, then by name: the stable tie-break upstream's sorts use. */
+export function byCreationThenName(a: KubeObject, b: KubeObject): number {
+  const ta = a.metadata?.creationTimestamp ?? '';
+  const tb = b.metadata?.creationTimestamp ?? '';
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const na = a.metadata?.name ?? '';
+  const nb = b.metadata?.name ?? '';
+  return na < nb ? -1 : na > nb ? 1 : 0;
+}

@@ -127,6 +127,17 @@ export function servicesForPodEvent(services: Informer, oldPod: KubeObject | und
   return out;
 }
 
+/** Queues the Services an add, change or delete of a pod concerns (both endpoint controllers). */
+export function enqueueServicesOfPods(pods: Informer, services: Informer, add: (key: string) => void): void {
+  const enqueueAll = (keys: Set<string>) => {
+    for (const k of keys) add(k);
+  };
+  pods
+    .onAdd((pod) => enqueueAll(servicesForPodEvent(services, undefined, pod)))
+    .onUpdate((old, pod) => enqueueAll(servicesForPodEvent(services, old, pod)))
+    .onDelete((pod) => enqueueAll(servicesForPodEvent(services, pod, undefined)));
+}
+
 /** Upstream's ShouldPodBeInEndpoints: not terminal, has an IP, and not terminating unless those count. */
 export function shouldPodBeInEndpoints(pod: KubeObject, includeTerminating: boolean): boolean {
   if (isPodTerminal(pod)) return false;

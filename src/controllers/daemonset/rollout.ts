@@ -4,7 +4,7 @@
  * per node. Pure decisions; the controller carries them out.
  */
 import type { KubeObject } from '../../api/types.js';
-import { isPodAvailable, isPodReady } from '../pods.js';
+import { byCreationThenName, isPodAvailable, isPodReady } from '../pods.js';
 import { CONTROLLER_REVISION_HASH_LABEL } from '../history.js';
 
 /** extensions/v1beta1's DaemonSetTemplateGenerationKey, still put on daemon pods. */
@@ -77,12 +77,7 @@ export function compareDaemonPods(a: KubeObject, b: KubeObject): number {
   const sa = a.spec?.nodeName ? 0 : 1;
   const sb = b.spec?.nodeName ? 0 : 1;
   if (sa !== sb) return sa - sb;
-  const ta = a.metadata?.creationTimestamp ?? '';
-  const tb = b.metadata?.creationTimestamp ?? '';
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  const na = a.metadata?.name ?? '';
-  const nb = b.metadata?.name ?? '';
-  return na < nb ? -1 : na > nb ? 1 : 0;
+  return byCreationThenName(a, b);
 }
 
 export interface RolloutInput {
