@@ -44,6 +44,9 @@ export function sendError(res: ServerResponse, err: unknown): void {
     res.destroy();
     return;
   }
+  // Upstream's ErrorNegotiated: a suggested retry delay travels as Retry-After too.
+  const retryAfter = apiErr.details?.retryAfterSeconds ?? 0;
+  if (retryAfter > 0) res.setHeader('Retry-After', String(retryAfter));
   sendJson(res, apiErr.code, apiErr.toStatus());
 }
 
