@@ -40,6 +40,7 @@ interface EntryOptions {
   singular?: string;
   finalize?: boolean;
   binding?: boolean;
+  eviction?: boolean;
 }
 
 function entry(group: string, version: string, kind: string, plural: string, o: EntryOptions = {}): ResourceEntry {
@@ -55,7 +56,7 @@ function entry(group: string, version: string, kind: string, plural: string, o: 
     categories: o.categories ?? [],
     verbs: o.verbs ?? STANDARD_VERBS,
     definition: `${DEFINITION_PACKAGE[group]}.${version}.${kind}`,
-    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}), ...(o.binding ? { binding: true } : {}) },
+    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}), ...(o.binding ? { binding: true } : {}), ...(o.eviction ? { eviction: true } : {}) },
     hasSpec: o.hasSpec ?? false,
   };
 }
@@ -80,7 +81,7 @@ export const builtinResources: ResourceEntry[] = [
   entry('', 'v1', 'Node', 'nodes', { ...CLUSTER, shortNames: ['no'], status: true }),
   entry('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', { shortNames: ['pvc'], status: true }),
   entry('', 'v1', 'PersistentVolume', 'persistentvolumes', { ...CLUSTER, shortNames: ['pv'], status: true }),
-  entry('', 'v1', 'Pod', 'pods', { shortNames: ['po'], categories: ALL, status: true, binding: true }),
+  entry('', 'v1', 'Pod', 'pods', { shortNames: ['po'], categories: ALL, status: true, binding: true, eviction: true }),
   entry('', 'v1', 'PodTemplate', 'podtemplates'),
   entry('', 'v1', 'ReplicationController', 'replicationcontrollers', {
     shortNames: ['rc'],

@@ -102,7 +102,7 @@ export interface ResourceEntry {
   /** Name of the OpenAPI definition describing the kind, e.g. "io.k8s.api.apps.v1.Deployment". */
   definition: string;
   /** finalize: a Namespace's spec.finalizers, writable only through /finalize. */
-  subresources: { status?: boolean; scale?: ScaleSpec; finalize?: boolean; binding?: boolean };
+  subresources: { status?: boolean; scale?: ScaleSpec; finalize?: boolean; binding?: boolean; eviction?: boolean };
   /** Whether `metadata.generation` tracks spec changes (kinds with a spec). */
   hasSpec: boolean;
 }

@@ -44,6 +44,7 @@ function subresourcesOf(e: ResourceEntry): Subresource[] {
   if (e.subresources.scale) out.push({ name: 'scale', group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: subresourceVerbs('scale') });
   if (e.subresources.finalize) out.push({ name: 'finalize', group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] });
   if (e.subresources.binding) out.push({ name: 'binding', group: '', version: 'v1', kind: 'Binding', verbs: ['create'] });
+  if (e.subresources.eviction) out.push({ name: 'eviction', group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
   return out;
 }
 

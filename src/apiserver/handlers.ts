@@ -27,6 +27,7 @@ import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
 import { applyPatch, checkPatchType } from './patch/index.js';
 import { bindPod } from './pod-binding.js';
+import { evictPod } from './pod-eviction.js';
 import type { SchemaSource } from './schemas.js';
 import { serveWatch } from './watch.js';
 import { scaleOf, applyScale } from './scale.js';
@@ -81,8 +82,8 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
   if (sub && !isServedSubresource(entry, sub)) throw errors.pathNotFound();
   if (sub && !info.name) throw errors.pathNotFound();
   if (!sub && !entry.verbs.includes(info.verb)) throw methodNotAllowed();
-  // Subresources written by POST (pods/binding) take only create; the others never take it.
-  const createOnly = sub === 'binding';
+  // Subresources written by POST (pods/binding, pods/eviction) take only create; the others never take it.
+  const createOnly = sub === 'binding' || sub === 'eviction';
   if (sub && (createOnly ? info.verb !== 'create' : info.verb === 'delete' || info.verb === 'create' || info.verb === 'list' || info.verb === 'watch')) throw methodNotAllowed();
   // Refuse what the client cannot read before anything is written.
   negotiate(req.headers.accept, sub !== 'scale');
@@ -99,6 +100,12 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
       if (sub === 'binding') {
         const ctx = writeContext(query, 'CreateOptions');
         const status = await bindPod(deps.resources, entry, ns, info.name, decodeBody(await readBody(req), req.headers['content-type']), ctx);
+        return sendJson(res, 201, status);
+      }
+      if (sub === 'eviction') {
+        const ctx = writeContext(query, 'CreateOptions');
+        const body = decodeBody(await readBody(req), req.headers['content-type']);
+        const status = await evictPod(deps.resources, entry, deps.registry.lookup('policy', 'v1', 'poddisruptionbudgets'), ns, info.name, body, ctx);
         return sendJson(res, 201, status);
       }
       if (info.name) throw methodNotAllowed();
@@ -198,6 +205,7 @@ function isServedSubresource(entry: ResourceEntry, sub: string): boolean {
   if (sub === 'scale') return !!entry.subresources.scale;
   if (sub === 'finalize') return !!entry.subresources.finalize;
   if (sub === 'binding') return !!entry.subresources.binding;
+  if (sub === 'eviction') return !!entry.subresources.eviction;
   return false;
 }
 

@@ -101,7 +101,7 @@ export class HttpsClient implements Client {
   }
 
   async create(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
-    // A subresource created by POST (pods/binding) is addressed by the object's name.
+    // A subresource created by POST (pods/binding, pods/eviction) is addressed by the object's name.
     const path = opts.subresource ? resourcePath(ref, namespace, obj.metadata?.name ?? '', opts.subresource) : resourcePath(ref, namespace);
     return this.json('POST', path + query(writeQuery(opts)), JSON.stringify(obj), 'application/json');
   }

@@ -12,6 +12,7 @@ import { itemObject, newWriteContext, parseResourceVersion } from '../apiserver/
 import { storagePrefix } from '../apiserver/registry.js';
 import { toApiError } from '../apiserver/http.js';
 import { bindPod } from '../apiserver/pod-binding.js';
+import { evictPod } from '../apiserver/pod-eviction.js';
 import type { Client, DeleteOptions, ListOptions, ListResult, PatchType, ResourceRef, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from './interface.js';
 
 export class InProcessClient implements Client {
@@ -42,6 +43,10 @@ export class InProcessClient implements Client {
     const ctx = newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager });
     const e = this.entry(ref);
     if (opts.subresource === 'binding' && e.subresources.binding) return bindPod(this.server.resources, e, namespace, obj.metadata?.name ?? '', obj, ctx);
+    if (opts.subresource === 'eviction' && e.subresources.eviction) {
+      const budgets = this.server.registry.lookup('policy', 'v1', 'poddisruptionbudgets');
+      return evictPod(this.server.resources, e, budgets, namespace, obj.metadata?.name ?? '', obj, ctx);
+    }
     if (opts.subresource) throw errors.pathNotFound();
     // Writes answer with the object the write itself built from the caller's copy: nothing else
     // holds it (the watch cache decodes its own from the store), so it is handed over uncopied.
