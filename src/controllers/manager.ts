@@ -23,6 +23,7 @@ import { ReplicaSetController } from './replicaset.js';
 import { DeploymentController } from './deployment/controller.js';
 import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttl-after-finished.js';
+import { DisruptionController } from './disruption.js';
 
 export interface Controller {
   start(): unknown;
@@ -63,6 +64,7 @@ const CONTROLLERS: Record<string, Factory> = {
   job: (ctx, o) => new JobController(ctx, settings(o, 'job')),
   cronjob: (ctx, o) => new CronJobController(ctx, settings(o, 'cronjob')),
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, settings(o, 'ttl-after-finished')),
+  disruption: (ctx, o) => new DisruptionController(ctx, settings(o, 'disruption')),
 };
 
 function settings<T>(o: ControllerManagerOptions, name: string): T {
