@@ -25,7 +25,7 @@ describe('disruption controller', () => {
     await client.create(NAMESPACES, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
     counting = new CountingClient(cluster.server);
     informers = new SharedInformers(counting);
-    controller = new DisruptionController(newControllerContext(counting, informers), { deletionTimeoutMs: 1500, retryBaseDelayMs: 5, retryMaxDelayMs: 200 });
+    controller = new DisruptionController(newControllerContext(counting, informers), { deletionTimeoutMs: 1500, stalePodDisruptionTimeoutMs: 300, retryBaseDelayMs: 5, retryMaxDelayMs: 200 });
     await controller.start();
   });
 
@@ -140,6 +140,23 @@ describe('disruption controller', () => {
     await settled('ev', [3, 2, 2, 0, 'False/InsufficientPods']);
     await settled('ev', [3, 3, 2, 1, 'True/SufficientPods']);
     assert.equal((await client.get(PDBS, NS, 'ev')).status.disruptedPods, undefined);
+  });
+
+  it('sets a stale DisruptionTarget back to False on a pod that was never deleted', async () => {
+    await client.create(PODS, NS, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'spared', labels: { app: 'spared' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } as KubeObject);
+    const marked = { type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting', lastTransitionTime: rfc3339(Date.now()) };
+    const kubelet = { ...marked, reason: 'TerminationByKubelet', message: 'x', lastTransitionTime: '2020-01-01T00:00:00Z' };
+    await client.patch(PODS, NS, 'spared', 'application/merge-patch+json', { status: { phase: 'Running', conditions: [marked] } }, { subresource: 'status' });
+    const cond = await eventually('DisruptionTarget=False', async () => {
+      const c = (await client.get(PODS, NS, 'spared')).status.conditions.find((x: { type: string }) => x.type === 'DisruptionTarget');
+      return c.status === 'False' && c;
+    });
+    assert.equal(cond.reason, undefined);
+    // The kubelet's own DisruptionTarget is never stale, however old.
+    await client.create(PODS, NS, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'dying', labels: { app: 'spared' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } as KubeObject);
+    await client.patch(PODS, NS, 'dying', 'application/merge-patch+json', { status: { phase: 'Running', conditions: [kubelet] } }, { subresource: 'status' });
+    await controller.reconcile(`pod:${NS}/dying`);
+    assert.equal((await client.get(PODS, NS, 'dying')).status.conditions[0].status, 'True');
   });
 
   it('writes nothing when every budget is settled', async () => {

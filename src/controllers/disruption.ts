@@ -11,8 +11,10 @@
  * maxUnavailable budget, a malformed value), the budget fails safe: no disruptions allowed and
  * DisruptionAllowed=False with reason SyncFailed. Level-based: a settled budget is never rewritten.
  *
- * Not done (yet): controllers other than the four built-ins (upstream asks their scale
- * subresource), and resetting a stale DisruptionTarget condition of a pod that was never deleted.
+ * A pod an eviction marked DisruptionTarget=True but that was never deleted has the condition set
+ * back to False after two minutes, as upstream's stale-pod-disruption worker does.
+ *
+ * Not done (yet): controllers other than the four built-ins (upstream asks their scale subresource).
  */
 import type { KubeObject } from '../api/types.js';
 import { ApiError } from '../api/errors.js';
@@ -33,7 +35,7 @@ import type { ResourceRef } from '../client/interface.js';
 import type { ControllerContext } from './context.js';
 import { scaledValueFromIntOrPercent } from './deployment/util.js';
 import { InformerController, type ControllerOptions } from './informer-controller.js';
-import { DEPLOYMENTS, PODS, REPLICA_SETS, STATEFUL_SETS, controllerRefOf, isPodReady, keyOf, rfc3339, splitKey } from './pods.js';
+import { DEPLOYMENTS, PODS, REPLICA_SETS, STATEFUL_SETS, controllerRefOf, isPodReady, keyOf, podCondition, rfc3339, splitKey, type PodCondition } from './pods.js';
 import { NAMESPACE_INDEX, byNamespace, ensureIndexer } from './service-pods.js';
 
 export const PDBS: ResourceRef = { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets' };
@@ -41,10 +43,16 @@ const REPLICATION_CONTROLLERS: ResourceRef = { group: '', version: 'v1', resourc
 
 /** Upstream's DeletionTimeout: how long an evicted pod may linger before the budget counts it again. */
 const DELETION_TIMEOUT_MS = 2 * 60 * 1000;
+/** Upstream's stalePodDisruptionTimeout. */
+const STALE_POD_DISRUPTION_TIMEOUT_MS = 2 * 60 * 1000;
+/** Queue keys of pods whose DisruptionTarget may go stale; budget keys never hold a colon. */
+const STALE_POD_PREFIX = 'pod:';
 
 export interface DisruptionControllerOptions extends ControllerOptions {
   /** How long a pod in status.disruptedPods is expected to go away within (default 2 minutes). */
   deletionTimeoutMs?: number;
+  /** How long a DisruptionTarget=True may stay on a pod that is not terminating (default 2 minutes). */
+  stalePodDisruptionTimeoutMs?: number;
 }
 
 interface Expected {
@@ -62,6 +70,7 @@ export class DisruptionController extends InformerController {
   private readonly replicationControllers: Informer;
   private readonly recorder: EventRecorder;
   private readonly deletionTimeoutMs: number;
+  private readonly staleTimeoutMs: number;
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -69,6 +78,7 @@ export class DisruptionController extends InformerController {
   ) {
     super('disruption controller', { log: ctx.log, ...opts });
     this.deletionTimeoutMs = opts.deletionTimeoutMs ?? DELETION_TIMEOUT_MS;
+    this.staleTimeoutMs = opts.stalePodDisruptionTimeoutMs ?? STALE_POD_DISRUPTION_TIMEOUT_MS;
     // Upstream's disruption controller records as "controllermanager".
     this.recorder = ctx.recorder('controllermanager');
     this.budgets = ctx.informers.informer(PDBS);
@@ -86,17 +96,26 @@ export class DisruptionController extends InformerController {
     const enqueueBudgetsOf = (pod: KubeObject) => {
       for (const pdb of this.budgets.byIndex(NAMESPACE_INDEX, pod.metadata?.namespace ?? '')) if (budgetSelectsPod(pdb, pod)) enqueue(pdb);
     };
+    const enqueueStale = (pod: KubeObject) => {
+      const wait = this.staleDisruptionWait(pod);
+      if (wait !== undefined) this.queue.addAfter(STALE_POD_PREFIX + keyOf(pod), wait);
+    };
     this.pods
-      .onAdd(enqueueBudgetsOf)
+      .onAdd((pod) => {
+        enqueueBudgetsOf(pod);
+        enqueueStale(pod);
+      })
       .onUpdate((old, pod) => {
         enqueueBudgetsOf(pod);
         // A relabelled pod leaves the budgets that selected it.
         if (old.metadata?.labels !== pod.metadata?.labels) enqueueBudgetsOf(old);
+        enqueueStale(pod);
       })
       .onDelete(enqueueBudgetsOf);
   }
 
   override async reconcile(key: string): Promise<void> {
+    if (key.startsWith(STALE_POD_PREFIX)) return this.syncStalePodDisruption(key.slice(STALE_POD_PREFIX.length));
     const pdb = this.budgets.get(key);
     if (!pdb) return;
     try {
@@ -276,6 +295,35 @@ export class DisruptionController extends InformerController {
     const status: BudgetStatus = { ...old, disruptionsAllowed: 0 };
     setBudgetCondition(status, { type: DISRUPTION_ALLOWED, status: 'False', reason: SYNC_FAILED, message, observedGeneration: generation }, rfc3339(this.ctx.now()));
     await this.writeStatus(pdb, status);
+  }
+
+  /**
+   * Upstream's nonTerminatingPodHasStaleDisruptionCondition: how long until the pod's
+   * DisruptionTarget=True goes stale, or undefined when it cannot (none, set by the kubelet, or the
+   * pod is terminating or terminal and so really disrupted).
+   */
+  private staleDisruptionWait(pod: KubeObject): number | undefined {
+    if (pod.metadata?.deletionTimestamp) return undefined;
+    const cond = podCondition(pod, 'DisruptionTarget');
+    const phase = pod.status?.phase;
+    if (!cond || cond.status !== 'True' || cond.reason === 'TerminationByKubelet' || phase === 'Succeeded' || phase === 'Failed') return undefined;
+    const since = Date.parse(cond.lastTransitionTime ?? '');
+    return Math.max(0, this.staleTimeoutMs - (this.ctx.now() - (Number.isNaN(since) ? 0 : since)));
+  }
+
+  private async syncStalePodDisruption(key: string): Promise<void> {
+    const pod = this.pods.get(key);
+    if (!pod) return;
+    const wait = this.staleDisruptionWait(pod);
+    if (wait === undefined) return;
+    if (wait > 0) {
+      this.queue.addAfter(STALE_POD_PREFIX + key, wait);
+      return;
+    }
+    const conditions = ((pod.status?.conditions ?? []) as PodCondition[]).map((c) =>
+      c.type === 'DisruptionTarget' ? { type: c.type, status: 'False' as const, lastProbeTime: null, lastTransitionTime: rfc3339(this.ctx.now()) } : c,
+    );
+    await this.ctx.client.update(PODS, pod.metadata!.namespace!, { ...pod, status: { ...pod.status, conditions } }, { subresource: 'status' });
   }
 
   private async writeStatus(pdb: KubeObject, status: BudgetStatus): Promise<void> {
