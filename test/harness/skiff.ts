@@ -262,4 +262,4 @@ export async function startSkiffAgent(s: SkiffProcess, args: string[]): Promise<
  * the workload controllers stay off so objects change only by the test's hand. Workloads have
  * their own suite (kubectl-workloads) with every controller on.
  */
-export const API_ONLY_ARGS = ['--controllers', '*,-deployment,-replicaset,-daemonset,-statefulset,-job,-cronjob'];
+export const API_ONLY_ARGS = ['--controllers', '*,-deployment,-replicaset,-daemonset,-statefulset,-job,-cronjob,-disruption'];
