@@ -584,6 +584,8 @@ for (const backend of e2eBackends()) {
     });
 
     after(async () => {
+      // SKIFF_FUZZ_DUMP=1 prints what the server said (a crash's native stack, say) when replaying a seed.
+      if (process.env.SKIFF_FUZZ_DUMP) console.error(skiff.output());
       k?.close();
       await skiff?.stop();
     });
