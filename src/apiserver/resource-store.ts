@@ -382,8 +382,9 @@ export class ResourceStore {
       if (entry.hasSpec && !deepEqual(specOf(next), specOf(old))) {
         next.metadata!.generation = (old.metadata?.generation ?? 0) + 1;
       }
-      // The node a binding sets is the one change a pod's spec may take that an update may not.
-      this.validate(entry, next, subresource === 'binding' ? { ...old, spec: { ...old.spec, nodeName: next.spec?.nodeName } } : old, subresource);
+      // Status writes and bindings are checked by the strategy's validateStatusUpdate (a binding's
+      // new nodeName is the one spec change an update may not make).
+      this.validate(entry, next, old, subresource);
       const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun });
 
       // Upstream's ShouldDeleteDuringUpdate: an update finishes a deletion only once its grace period is

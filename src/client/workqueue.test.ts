@@ -115,4 +115,15 @@ describe('WorkQueue', () => {
     assert.equal(await q.get(), undefined);
     assert.equal(q.isShuttingDown(), true);
   });
+
+  it('is idle only when nothing is queued, delayed or being processed', async () => {
+    const q = new WorkQueue({ baseDelayMs: 1, maxDelayMs: 4 });
+    assert.ok(q.isIdle());
+    q.addRateLimited('a');
+    assert.ok(!q.isIdle(), 'a delayed key is pending work');
+    assert.equal(await keepAlive(q.get()), 'a');
+    assert.ok(!q.isIdle(), 'a key being processed is work');
+    q.done('a');
+    assert.ok(q.isIdle());
+  });
 });

@@ -107,6 +107,11 @@ export class WorkQueue<T = string> {
     return this.queue.length;
   }
 
+  /** True when nothing is queued, waiting for a retry, or being processed. */
+  isIdle(): boolean {
+    return this.dirty.size === 0 && this.processing.size === 0 && this.waiting.size === 0;
+  }
+
   shutDown(): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;

@@ -5,11 +5,11 @@
 import type { KubeObject } from '../api/types.js';
 import type { Client, ResourceRef } from '../client/interface.js';
 import { ApiError } from '../api/errors.js';
+import { NAMESPACES } from './pods.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 
-const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
 const SERVICES: ResourceRef = { group: '', version: 'v1', resource: 'services' };
 const ENDPOINTS: ResourceRef = { group: '', version: 'v1', resource: 'endpoints' };
 

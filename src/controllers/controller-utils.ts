@@ -9,7 +9,7 @@ import { labelSelectorFromObject, type LabelPredicate } from '../api/selectors.j
 import { ApiError } from '../api/errors.js';
 import type { Informer } from '../client/informer.js';
 import type { Client, ResourceRef } from '../client/interface.js';
-import { controllerRefOf, isPodReady, podCondition } from './pods.js';
+import { controllerRefOf, isPodReady, parseTime, podCondition } from './pods.js';
 
 // ---- the pod-template hash -------------------------------------------------------------------
 
@@ -195,16 +195,10 @@ function deletionCost(pod: KubeObject): number {
   return n >= -2147483648 && n <= 2147483647 ? n : 0;
 }
 
-function timeMs(t: unknown): number {
-  if (typeof t !== 'string' || t === '') return 0;
-  const ms = Date.parse(t);
-  return Number.isFinite(ms) ? ms : 0;
-}
-
 /** When the pod became ready (0 when it is not, or nobody said). */
 function readySinceMs(pod: KubeObject): number {
   const c = podCondition(pod, 'Ready');
-  return c?.status === 'True' ? timeMs(c.lastTransitionTime) : 0;
+  return c?.status === 'True' ? (parseTime(c.lastTransitionTime) ?? 0) : 0;
 }
 
 /** Upstream's afterOrZero: a zero time sorts first, then the later time. */
@@ -271,8 +265,8 @@ export function deleteBefore(a: KubeObject, b: KubeObject, rankA: number, rankB:
   const rb = maxRestarts(b);
   if (ra.regular !== rb.regular) return ra.regular > rb.regular;
   if (ra.sidecar !== rb.sidecar) return ra.sidecar > rb.sidecar;
-  const c1 = timeMs(a.metadata?.creationTimestamp);
-  const c2 = timeMs(b.metadata?.creationTimestamp);
+  const c1 = parseTime(a.metadata?.creationTimestamp) ?? 0;
+  const c2 = parseTime(b.metadata?.creationTimestamp) ?? 0;
   if (c1 !== c2) return logarithmicLess(c1, c2, a, b, nowMs);
   return false;
 }

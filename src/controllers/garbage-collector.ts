@@ -17,7 +17,7 @@ import type { KubeObject, OwnerReference } from '../api/types.js';
 import type { Client, ResourceRef, WatchHandle } from '../client/interface.js';
 import { ApiError } from '../api/errors.js';
 import { DependencyGraph, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, groupOf, refNames, type GraphNode, type OwnerLink } from './gc/graph.js';
-import { WorkQueue } from './gc/queue.js';
+import { WorkQueue } from '../client/workqueue.js';
 
 const MERGE_PATCH = 'application/merge-patch+json';
 /** Upstream's GC needs exactly these verbs of a resource to manage its objects. */
@@ -142,7 +142,7 @@ export class GarbageCollector {
 
   /** True when nothing is queued, waiting for a retry, or being processed. */
   isIdle(): boolean {
-    return this.queue.idle;
+    return this.queue.isIdle();
   }
 
   private async run(): Promise<void> {

@@ -3,10 +3,10 @@
  * finalizer so the API server can delete it. Level-based: it only looks at the namespace's state.
  */
 import type { KubeObject } from '../api/types.js';
-import type { Client, ResourceRef } from '../client/interface.js';
+import type { Client } from '../client/interface.js';
 import { ApiError } from '../api/errors.js';
+import { NAMESPACES } from './pods.js';
 
-const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
 const FINALIZER = 'kubernetes';
 const RETRY_MS = 1000;
 

@@ -32,7 +32,7 @@ import type { Informer } from '../client/informer.js';
 import type { EventRecorder } from '../client/events.js';
 import type { ControllerContext } from './context.js';
 import { InformerController, type ControllerOptions } from './informer-controller.js';
-import { LEASES, NODES, PODS, keyOf, rfc3339, type PodCondition } from './pods.js';
+import { LEASES, NODES, PODS, keyOf, parseTime, rfc3339, type PodCondition } from './pods.js';
 import { NODE_NAME_INDEX, byNodeName, ensureIndexer } from './service-pods.js';
 
 export const TAINT_NODE_NOT_READY = 'node.kubernetes.io/not-ready';
@@ -156,14 +156,9 @@ class ZoneLimiter {
   }
 }
 
-function timeMs(t: string | undefined): number {
-  const ms = t ? Date.parse(t) : NaN;
-  return Number.isFinite(ms) ? ms : 0;
-}
-
 function sameCondition(a: NodeCondition | undefined, b: NodeCondition | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.status === b.status && (a.reason ?? '') === (b.reason ?? '') && (a.message ?? '') === (b.message ?? '') && timeMs(a.lastHeartbeatTime) === timeMs(b.lastHeartbeatTime) && timeMs(a.lastTransitionTime) === timeMs(b.lastTransitionTime);
+  return a.status === b.status && (a.reason ?? '') === (b.reason ?? '') && (a.message ?? '') === (b.message ?? '') && parseTime(a.lastHeartbeatTime) === parseTime(b.lastHeartbeatTime) && parseTime(a.lastTransitionTime) === parseTime(b.lastTransitionTime);
 }
 
 export class NodeLifecycleController extends InformerController {
@@ -313,7 +308,7 @@ export class NodeLifecycleController extends InformerController {
   private async tryUpdateNodeHealth(informerNode: KubeObject): Promise<{ node: KubeObject; observed: NodeCondition; current: NodeCondition | undefined }> {
     const name = informerNode.metadata!.name!;
     const now = this.ctx.now();
-    const created = timeMs(informerNode.metadata?.creationTimestamp);
+    const created = parseTime(informerNode.metadata?.creationTimestamp) ?? 0;
     let health = this.health.get(name);
     let current = nodeCondition(informerNode, 'Ready');
     let observed: NodeCondition;
@@ -333,14 +328,14 @@ export class NodeLifecycleController extends InformerController {
       health = { probeMs: now, readyTransitionMs: now, ready: current, leaseRenewTime: undefined };
     } else if (!saved !== !current) {
       health = { probeMs: now, readyTransitionMs: now, ready: current, leaseRenewTime: savedLease };
-    } else if (saved && current && timeMs(saved.lastHeartbeatTime) !== timeMs(current.lastHeartbeatTime)) {
+    } else if (saved && current && parseTime(saved.lastHeartbeatTime) !== parseTime(current.lastHeartbeatTime)) {
       // A new heartbeat; the transition time moves only if Ready itself changed.
-      const transition = timeMs(saved.lastTransitionTime) !== timeMs(current.lastTransitionTime) ? now : health.readyTransitionMs;
+      const transition = parseTime(saved.lastTransitionTime) !== parseTime(current.lastTransitionTime) ? now : health.readyTransitionMs;
       health = { probeMs: now, readyTransitionMs: transition, ready: current, leaseRenewTime: savedLease };
     }
     // A renewed Lease counts as much as a heartbeat (kubelets renew it more often than they post status).
     const renew = this.leases.get(`${NODE_LEASE_NAMESPACE}/${name}`)?.spec?.renewTime as string | undefined;
-    if (renew && (savedLease === undefined || timeMs(savedLease) < timeMs(renew))) {
+    if (renew && (savedLease === undefined || (parseTime(savedLease) ?? 0) < (parseTime(renew) ?? 0))) {
       health = { ...health, leaseRenewTime: renew, probeMs: now };
     }
     this.health.set(name, health);

@@ -7,6 +7,7 @@ import type { ResourceRef } from '../client/interface.js';
 
 export { LEASES } from '../client/leader-election.js';
 
+export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
 export const PODS: ResourceRef = { group: '', version: 'v1', resource: 'pods' };
 export const NODES: ResourceRef = { group: '', version: 'v1', resource: 'nodes' };
 export const EVENTS: ResourceRef = { group: '', version: 'v1', resource: 'events' };
@@ -77,6 +78,13 @@ export function keyOf(obj: KubeObject): string {
 export function splitKey(key: string): { namespace: string; name: string } {
   const i = key.indexOf('/');
   return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/** Milliseconds of an RFC 3339 time; undefined when it is absent or unparsable. */
+export function parseTime(t: unknown): number | undefined {
+  if (typeof t !== 'string' || t === '') return undefined;
+  const ms = Date.parse(t);
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** RFC 3339 with second precision, as metav1.Time serializes. */

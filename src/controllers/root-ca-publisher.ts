@@ -11,8 +11,8 @@ import { ApiError } from '../api/errors.js';
 import { Informer } from '../client/informer.js';
 import type { Client, ResourceRef } from '../client/interface.js';
 import { InformerController, isTerminating, type ControllerOptions } from './informer-controller.js';
+import { NAMESPACES } from './pods.js';
 
-const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
 const CONFIG_MAPS: ResourceRef = { group: '', version: 'v1', resource: 'configmaps' };
 
 export const ROOT_CA_CONFIG_MAP = 'kube-root-ca.crt';

@@ -7,7 +7,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { KubeObject } from '../api/types.js';
 import { labelSelectorFromSet, type LabelPredicate } from '../api/selectors.js';
 import type { Informer, IndexFunc } from '../client/informer.js';
-import { isPodReady, isPodTerminal, keyOf, podCondition } from './pods.js';
+import { isPodReady, isPodTerminal, keyOf, parseTime, podCondition } from './pods.js';
 
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
@@ -207,9 +207,7 @@ export function podIPs(pod: KubeObject): string[] {
 }
 
 function triggerTimeOfPod(pod: KubeObject): number {
-  const t = podCondition(pod, 'Ready')?.lastTransitionTime;
-  const ms = t ? Date.parse(t) : NaN;
-  return Number.isFinite(ms) ? ms : 0;
+  return parseTime(podCondition(pod, 'Ready')?.lastTransitionTime) ?? 0;
 }
 
 function creationOf(obj: KubeObject): number {

@@ -9,8 +9,8 @@ import { ApiError } from '../api/errors.js';
 import { Informer } from '../client/informer.js';
 import type { Client, ResourceRef } from '../client/interface.js';
 import { InformerController, isTerminating, type ControllerOptions } from './informer-controller.js';
+import { NAMESPACES } from './pods.js';
 
-const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
 const SERVICE_ACCOUNTS: ResourceRef = { group: '', version: 'v1', resource: 'serviceaccounts' };
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
 

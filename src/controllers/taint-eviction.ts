@@ -17,7 +17,7 @@ import type { Informer } from '../client/informer.js';
 import type { EventRecorder } from '../client/events.js';
 import type { ControllerContext } from './context.js';
 import { InformerController, type ControllerOptions } from './informer-controller.js';
-import { NODES, PODS, keyOf, podCondition, rfc3339, splitKey } from './pods.js';
+import { NODES, PODS, keyOf, parseTime, podCondition, rfc3339, splitKey } from './pods.js';
 import { NODE_NAME_INDEX, byNodeName, ensureIndexer } from './service-pods.js';
 import { taintsOf } from './node-lifecycle.js';
 import { toleratesTaint, type Taint, type Toleration } from '../api/taints.js';
@@ -34,11 +34,6 @@ function noExecuteTaints(node: KubeObject | undefined): Taint[] {
 
 function sameTaints(a: Taint[], b: Taint[]): boolean {
   return a.length === b.length && a.every((t, i) => t.key === b[i].key && (t.value ?? '') === (b[i].value ?? '') && t.effect === b[i].effect && (t.timeAdded ?? '') === (b[i].timeAdded ?? ''));
-}
-
-function timeMs(t: string | undefined | null): number | undefined {
-  const ms = t ? Date.parse(t) : NaN;
-  return Number.isFinite(ms) ? ms : undefined;
 }
 
 export class TaintEvictionController extends InformerController {
@@ -120,7 +115,7 @@ export class TaintEvictionController extends InformerController {
   }
 
   private taintStart(nodeName: string, t: Taint): number {
-    const added = timeMs(t.timeAdded);
+    const added = parseTime(t.timeAdded);
     if (added !== undefined) return added;
     const k = `${t.key}\u0000${t.value ?? ''}`;
     let seen = this.firstSeen.get(nodeName);
@@ -133,7 +128,7 @@ export class TaintEvictionController extends InformerController {
   /** When the pod must go: now, later, or never (Infinity), from the node's NoExecute taints. */
   private deadline(pod: KubeObject, nodeName: string, taints: Taint[], now: number): number {
     const tolerations = (pod.spec?.tolerations ?? []) as Toleration[];
-    const boundAt = timeMs(podCondition(pod, 'PodScheduled')?.lastTransitionTime) ?? 0;
+    const boundAt = parseTime(podCondition(pod, 'PodScheduled')?.lastTransitionTime) ?? 0;
     let due = Infinity;
     for (const taint of taints) {
       const used = tolerations.find((t) => t && toleratesTaint(t, taint));

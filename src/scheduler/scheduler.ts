@@ -37,10 +37,10 @@ import { newPodInfo, type PodInfo } from './pod-info.js';
 import { PodWriter } from './pod-writes.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue.js';
 import { defaultPlugins } from './plugins/registry.js';
+import { NAMESPACES } from '../controllers/pods.js';
 
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
 export const PRIORITY_CLASSES: ResourceRef = { group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses' };
-export const NAMESPACES: ResourceRef = { group: '', version: 'v1', resource: 'namespaces' };
 export const PDBS: ResourceRef = { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets' };
 
 /** The built-in classes upstream's apiserver creates. */
@@ -538,3 +538,4 @@ export class Scheduler {
     this.writer.notScheduled(cur, reason, message, nominated);
   }
 }
+

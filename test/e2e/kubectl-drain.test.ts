@@ -6,22 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { kubectl } from '../harness/skiff.js';
-import { kubectlSuite } from './kubectl-helpers.js';
+import { kubectlSuite, poll } from './kubectl-helpers.js';
 
-async function poll<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('kubectl drain on sqlite', () => {
   const { server, k, kIn, getJson, newNamespace } = kubectlSuite('sqlite', ['--simulated-nodes', '2']);

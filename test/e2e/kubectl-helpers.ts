@@ -57,3 +57,22 @@ export function kubectlSuite(backend: Backend, extraArgs: string[] = []): Kubect
     },
   };
 }
+
+/**
+ * Polls `probe` until it returns something other than undefined or false; errors it throws count as
+ * "not yet" (and the last one is reported). Gives up after `ms`.
+ */
+export async function poll<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -6,25 +6,11 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { e2eBackends, kubectl, kubectlStream, type KubectlResult } from '../harness/skiff.js';
-import { kubectlSuite } from './kubectl-helpers.js';
+import { kubectlSuite, poll } from './kubectl-helpers.js';
 
 const HOLD = 'example.com/hold';
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
-async function poll<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function notFound(r: KubectlResult, resource: string, name: string): boolean {
   return r.code !== 0 && r.stderr === `Error from server (NotFound): ${resource} "${name}" not found\n`;

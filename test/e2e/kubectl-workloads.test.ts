@@ -6,22 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { e2eBackends, kubectl, kubectlStream, startSkiffAgent, type AgentProcess } from '../harness/skiff.js';
-import { kubectlSuite } from './kubectl-helpers.js';
+import { kubectlSuite, poll } from './kubectl-helpers.js';
 
-async function poll<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const json = (o: unknown) => JSON.stringify(o);
 

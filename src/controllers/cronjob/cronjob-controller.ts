@@ -16,7 +16,7 @@ import type { EventRecorder } from '../../client/events.js';
 import type { Informer } from '../../client/informer.js';
 import type { ControllerContext } from '../context.js';
 import { InformerController, type ControllerOptions } from '../informer-controller.js';
-import { CRON_JOBS, JOBS, controllerRefOf, keyOf, newControllerRef, rfc3339 } from '../pods.js';
+import { CRON_JOBS, JOBS, controllerRefOf, keyOf, newControllerRef, parseTime, rfc3339 } from '../pods.js';
 import { finishedCondition, isJobFinished, isJobSucceeded } from '../job/conditions.js';
 import { addIndexerOnce } from '../job/indexer.js';
 import { nextActivation, nextScheduleDelay, unmetScheduleTime, type ScheduleState } from './schedule.js';
@@ -50,12 +50,6 @@ interface SyncResult {
   error?: unknown;
 }
 
-function ms(t: unknown): number | undefined {
-  if (typeof t !== 'string') return undefined;
-  const v = Date.parse(t);
-  return Number.isFinite(v) ? v : undefined;
-}
-
 function activeRefs(cj: KubeObject): ObjectReference[] {
   const a = cj.status?.active;
   return Array.isArray(a) ? (a as ObjectReference[]) : [];
@@ -79,8 +73,8 @@ export function jobNameFor(cronJobName: string, scheduledMs: number): string {
 
 /** Oldest first by status.startTime, Jobs that never started last, then by name: upstream's byJobStartTime. */
 function byJobStartTime(a: KubeObject, b: KubeObject): number {
-  const sa = ms(a.status?.startTime);
-  const sb = ms(b.status?.startTime);
+  const sa = parseTime(a.status?.startTime);
+  const sb = parseTime(b.status?.startTime);
   if (sa === undefined && sb !== undefined) return 1;
   if (sa !== undefined && sb === undefined) return -1;
   if (sa === sb) {
@@ -175,8 +169,8 @@ export class CronJobController extends InformerController {
   }
 
   private scheduleState(cj: KubeObject): ScheduleState {
-    const s: ScheduleState = { createdAt: ms(cj.metadata?.creationTimestamp) ?? this.now() };
-    const last = ms(cj.status?.lastScheduleTime);
+    const s: ScheduleState = { createdAt: parseTime(cj.metadata?.creationTimestamp) ?? this.now() };
+    const last = parseTime(cj.status?.lastScheduleTime);
     if (last !== undefined) s.lastScheduleTime = last;
     if (typeof cj.spec?.startingDeadlineSeconds === 'number') s.startingDeadlineSeconds = cj.spec.startingDeadlineSeconds;
     return s;
@@ -282,7 +276,7 @@ export class CronJobController extends InformerController {
             cj.status = { ...cj.status, lastSuccessfulTime: completion };
             updateStatus = true;
           }
-        } else if ((ms(completion) ?? -Infinity) > (ms(last) ?? Infinity)) {
+        } else if ((parseTime(completion) ?? -Infinity) > (parseTime(last) ?? Infinity)) {
           cj.status.lastSuccessfulTime = completion;
           updateStatus = true;
         }
@@ -344,7 +338,7 @@ export class CronJobController extends InformerController {
       return requeue();
     }
     const jobName = jobNameFor(cj.metadata!.name!, scheduled);
-    if (activeRefs(cj).some((r) => r.name === jobName && (r.namespace ?? ns) === ns) || ms(cj.status?.lastScheduleTime) === scheduled) {
+    if (activeRefs(cj).some((r) => r.name === jobName && (r.namespace ?? ns) === ns) || parseTime(cj.status?.lastScheduleTime) === scheduled) {
       return requeue();
     }
     const policy = cj.spec?.concurrencyPolicy;

@@ -3,15 +3,9 @@
  * the least progressed first, so deleting the head of the list costs the least work.
  */
 import type { KubeObject } from '../../api/types.js';
-import { isPodReady, podCondition } from '../pods.js';
+import { isPodReady, parseTime, podCondition } from '../pods.js';
 
 const PHASE_ORDER: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
-
-function time(t: unknown): number | undefined {
-  if (typeof t !== 'string') return undefined;
-  const v = Date.parse(t);
-  return Number.isFinite(v) ? v : undefined;
-}
 
 /** Upstream's afterOrZero: a zero time sorts first, then the later time. */
 function afterOrZero(a: number | undefined, b: number | undefined): boolean {
@@ -41,8 +35,8 @@ function less(a: KubeObject, b: KubeObject): boolean {
   if (ra !== rb) return !ra;
   // 4. Ready for less time < ready for longer.
   if (ra && rb) {
-    const ta = time(podCondition(a, 'Ready')?.lastTransitionTime);
-    const tb = time(podCondition(b, 'Ready')?.lastTransitionTime);
+    const ta = parseTime(podCondition(a, 'Ready')?.lastTransitionTime);
+    const tb = parseTime(podCondition(b, 'Ready')?.lastTransitionTime);
     if (ta !== tb) return afterOrZero(ta, tb);
   }
   // 5. More container restarts < fewer.
@@ -50,8 +44,8 @@ function less(a: KubeObject, b: KubeObject): boolean {
   const mb = maxRestarts(b);
   if (ma !== mb) return ma > mb;
   // 6. Newer < older.
-  const ca = time(a.metadata?.creationTimestamp);
-  const cb = time(b.metadata?.creationTimestamp);
+  const ca = parseTime(a.metadata?.creationTimestamp);
+  const cb = parseTime(b.metadata?.creationTimestamp);
   if (ca !== cb) return afterOrZero(ca, cb);
   return false;
 }

@@ -4,18 +4,12 @@
  * sync newly counts; the delay is base · 2^(failures-1), capped, measured from the last failure.
  */
 import type { KubeObject } from '../../api/types.js';
-import { podCondition } from '../pods.js';
+import { parseTime, podCondition } from '../pods.js';
 
 export interface BackoffRecord {
   key: string;
   failuresAfterLastSuccess: number;
   lastFailureTime?: number;
-}
-
-function time(t: unknown): number | undefined {
-  if (typeof t !== 'string') return undefined;
-  const v = Date.parse(t);
-  return Number.isFinite(v) ? v : undefined;
 }
 
 /**
@@ -26,7 +20,7 @@ export function podFinishedTime(pod: KubeObject): number {
   let fromContainers: number | undefined;
   let allTerminated = true;
   for (const s of (pod.status?.containerStatuses as { state?: { terminated?: { finishedAt?: string } } }[] | undefined) ?? []) {
-    const finished = time(s.state?.terminated?.finishedAt);
+    const finished = parseTime(s.state?.terminated?.finishedAt);
     if (finished === undefined) {
       allTerminated = false;
       break;
@@ -35,11 +29,11 @@ export function podFinishedTime(pod: KubeObject): number {
   }
   if (allTerminated && fromContainers !== undefined) return fromContainers;
   const ready = podCondition(pod, 'Ready');
-  const readyFalse = ready?.status === 'False' ? time(ready.lastTransitionTime) : undefined;
+  const readyFalse = ready?.status === 'False' ? parseTime(ready.lastTransitionTime) : undefined;
   if (readyFalse !== undefined) return readyFalse;
-  const deleted = time(pod.metadata?.deletionTimestamp);
+  const deleted = parseTime(pod.metadata?.deletionTimestamp);
   if (deleted !== undefined) return deleted - (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000;
-  return time(pod.metadata?.creationTimestamp) ?? 0;
+  return parseTime(pod.metadata?.creationTimestamp) ?? 0;
 }
 
 function byFinishedTime(pods: readonly KubeObject[]): KubeObject[] {

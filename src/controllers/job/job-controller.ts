@@ -27,7 +27,7 @@ import type { ControllerContext } from '../context.js';
 import { Expectations } from '../expectations.js';
 import { InformerController, type ControllerOptions } from '../informer-controller.js';
 import { PodControl, type PodOverrides } from '../pod-control.js';
-import { JOBS, PODS, controllerRefOf, isPodActive, isPodReady, isPodTerminal, keyOf, newControllerRef, rfc3339 } from '../pods.js';
+import { JOBS, PODS, controllerRefOf, isPodActive, isPodReady, isPodTerminal, keyOf, newControllerRef, parseTime, rfc3339 } from '../pods.js';
 import { compareActivePodsForRemoval } from './active-pods.js';
 import { BackoffStore, podFinishedTime, remainingBackoff, type BackoffRecord } from './backoff.js';
 import {
@@ -141,12 +141,6 @@ function isPodFailed(pod: KubeObject, job: KubeObject): boolean {
 
 function isPodTerminating(pod: KubeObject): boolean {
   return !isPodTerminal(pod) && Boolean(pod.metadata?.deletionTimestamp);
-}
-
-function time(t: unknown): number | undefined {
-  if (typeof t !== 'string') return undefined;
-  const v = Date.parse(t);
-  return Number.isFinite(v) ? v : undefined;
 }
 
 function num(v: unknown): number {
@@ -282,7 +276,7 @@ export class JobController extends InformerController {
     else this.queue.add(key);
     // A finished Job's pods must not keep their finalizers (a backup: syncs remove them first).
     if (isJobFinished(job)) this.cleanupPodFinalizers(job);
-    const start = time(job.status?.startTime);
+    const start = parseTime(job.status?.startTime);
     const ads = job.spec?.activeDeadlineSeconds;
     if (start !== undefined && typeof ads === 'number' && ads !== old.spec?.activeDeadlineSeconds) {
       this.queue.addAfter(key, ads * 1000 - (this.now() - start));
@@ -470,7 +464,7 @@ export class JobController extends InformerController {
       } else if (this.pastActiveDeadline(job, now)) {
         ctx.finished = newCondition(JOB_FAILED, 'True', 'DeadlineExceeded', 'Job was active longer than specified deadline', now);
       } else if (typeof job.spec?.activeDeadlineSeconds === 'number' && !isSuspended(job)) {
-        const start = time(job.status.startTime) ?? now;
+        const start = parseTime(job.status.startTime) ?? now;
         this.queue.addAfter(key, job.spec.activeDeadlineSeconds * 1000 - (now - start));
       }
     }
@@ -547,7 +541,7 @@ export class JobController extends InformerController {
 
   private pastActiveDeadline(job: KubeObject, now: number): boolean {
     const ads = job.spec?.activeDeadlineSeconds;
-    const start = time(job.status?.startTime);
+    const start = parseTime(job.status?.startTime);
     if (typeof ads !== 'number' || start === undefined || isSuspended(job)) return false;
     return now - start >= ads * 1000;
   }

@@ -1,11 +1,11 @@
 /**
  * DefaultBinder: binds a pod through the `pods/binding` subresource, as upstream's.
  */
-import type { Client, ResourceRef } from '../../client/interface.js';
+import type { Client } from '../../client/interface.js';
 import type { BindPlugin } from '../framework.js';
+import { PODS } from '../../controllers/pods.js';
 
 export const DEFAULT_BINDER = 'DefaultBinder';
-const PODS: ResourceRef = { group: '', version: 'v1', resource: 'pods' };
 
 export function newDefaultBinder(client: Client): BindPlugin {
   return {
