@@ -19,7 +19,7 @@ import { ConcurrencyLimiter, limitedClient } from './limiter.js';
 import { SimulatedNode } from './node.js';
 import { PodWorker, type PodWorkerContext } from './pods.js';
 import { SimulatedRuntime } from './runtime.js';
-import { CoalescingWriter } from './writer.js';
+import { CoalescingWriter } from '../status/writer.js';
 
 interface NodeSlot {
   node: SimulatedNode;

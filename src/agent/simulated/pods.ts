@@ -19,7 +19,8 @@ import { referenceOf, type EventRecorder } from '../../client/events.js';
 import { PODS } from '../../controllers/pods.js';
 import { deepEqual } from '../../api/json.js';
 import { ANNOTATION_READY, type SimulatedAgentConfig } from './config.js';
-import type { CoalescingWriter } from './writer.js';
+import type { CoalescingWriter } from '../status/writer.js';
+import { goDuration } from '../go-duration.js';
 import type { ContainerConfig, ContainerExit, Runtime, Sandbox } from './runtime.js';
 import {
   freshRecords,
@@ -29,7 +30,7 @@ import {
   parseTime,
   recordsFromStatus,
   type ContainerRecord,
-} from './pod-status.js';
+} from '../status/pod-status.js';
 
 /** What a pod worker needs from its agent and node. */
 export interface PodWorkerContext {
@@ -498,16 +499,4 @@ function newer(a: KubeObject, b: KubeObject): boolean {
   const rb = Number(b.metadata?.resourceVersion);
   if (!Number.isFinite(ra) || !Number.isFinite(rb)) return true;
   return ra >= rb;
-}
-
-/** Go's time.Duration String() for whole milliseconds: "0s", "523ms", "1.5s", "5m0s", "1h2m3s". */
-export function goDuration(ms: number): string {
-  const total = Math.max(0, Math.round(ms));
-  if (total === 0) return '0s';
-  if (total < 1000) return `${total}ms`;
-  const h = Math.floor(total / 3_600_000);
-  const m = Math.floor((total % 3_600_000) / 60_000);
-  const rest = total % 60_000;
-  const secs = (rest / 1000).toFixed(3).replace(/\.?0+$/, '');
-  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${secs}s`;
 }

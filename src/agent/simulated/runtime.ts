@@ -10,6 +10,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ANNOTATION_EXIT_CODE, ANNOTATION_RUN_MS, RUNTIME_VERSION, sample, type Delay } from './config.js';
 import { PodAddressPool } from './ipam.js';
+import type { ContainerKind } from '../status/pod-status.js';
+
+export type { ContainerKind };
 
 export interface SandboxConfig {
   podUid: string;
@@ -23,7 +26,6 @@ export interface Sandbox {
   ip: string;
 }
 
-export type ContainerKind = 'init' | 'sidecar' | 'regular';
 
 export interface ContainerConfig {
   name: string;

@@ -4,10 +4,10 @@ import type { KubeObject } from '../../api/types.js';
 import { podCidrFor, resolveConfig } from './config.js';
 import { PodAddressPool } from './ipam.js';
 import { ConcurrencyLimiter } from './limiter.js';
-import { freshRecords, generatePodStatus, podPhase, recordsFromStatus, type ContainerRecord } from './pod-status.js';
-import { goDuration } from './pods.js';
+import { freshRecords, generatePodStatus, podPhase, recordsFromStatus, type ContainerRecord } from '../status/pod-status.js';
+import { goDuration } from '../go-duration.js';
 import { programOf } from './runtime.js';
-import { CoalescingWriter } from './writer.js';
+import { CoalescingWriter } from '../status/writer.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

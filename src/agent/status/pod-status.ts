@@ -13,7 +13,9 @@
 import type { KubeObject } from '../../api/types.js';
 import { computeQOS } from '../../api/validation/pod.js';
 import { rfc3339 } from '../../controllers/pods.js';
-import type { ContainerKind } from './runtime.js';
+
+/** Init containers run to completion in order; sidecars are restartable init containers. */
+export type ContainerKind = 'init' | 'sidecar' | 'regular';
 
 export interface TerminatedState {
   exitCode: number;
