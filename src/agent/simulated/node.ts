@@ -1,35 +1,13 @@
 /**
- * One simulated node's kubelet duties toward the API, after upstream's kubelet_node_status.go and
- * its node lease controller:
- *
- * - registration: create the Node (labels, capacity, conditions, addresses, nodeInfo), or take over
- *   the one that exists, fixing labels and status only where they differ;
- * - the Lease in kube-node-lease, named after the node, held by it and owned by the Node, renewed
- *   every renew interval (jittered per node so thousands of nodes do not write in lockstep);
- * - the status heartbeat: every nodeStatusUpdateFrequency the status the node should have is compared
- *   with the stored one, and written when it differs or when nodeStatusReportFrequency has passed.
- *
- * `stopHeartbeats()` makes the kubelet "die": no renewals, no status; the Node stays as it was.
+ * What one simulated node looks like: labels from its index (zone, instance type), the agent's
+ * node shape, stable made-up machine identities. Registration, lease and heartbeats are the
+ * kubelet's (node-registration.ts).
  */
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../api/types.js';
-import { ApiError } from '../../api/errors.js';
 import type { Client } from '../../client/interface.js';
-import { LEASES, microTime } from '../../client/leader-election.js';
-import { NODES, rfc3339 } from '../../controllers/pods.js';
-import { deepEqual } from '../../api/json.js';
+import { HEALTHY_CONDITIONS, kubeletConditions, NodeRegistration } from '../node-registration.js';
 import { KUBELET_PORT, KUBELET_VERSION, LABEL_SIMULATED, OS_IMAGE, type SimulatedAgentConfig } from './config.js';
-
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
-
-/** The conditions the kubelet owns, in upstream's order, with its reasons and messages. */
-const HEALTHY_CONDITIONS: { type: string; status: 'True' | 'False'; reason: string; message: string }[] = [
-  { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available' },
-  { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure' },
-  { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
-  { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
-];
-const KUBELET_CONDITION_TYPES = new Set(HEALTHY_CONDITIONS.map((c) => c.type));
 
 export interface SimulatedNodeOptions {
   name: string;
@@ -43,271 +21,24 @@ export interface SimulatedNodeOptions {
   client: Client;
 }
 
-export class SimulatedNode {
-  readonly name: string;
+export class SimulatedNode extends NodeRegistration {
   readonly hostIP: string;
   readonly podCIDR: string;
-  uid = '';
-  private alive = false;
-  private deleted = false;
-  private stopped = false;
-  /** The latest Node seen (registration, our writes, the agent's node informer). */
-  private node: KubeObject | undefined;
-  private lease: KubeObject | undefined;
-  private lastReport = 0;
-  private leaseTimer: NodeJS.Timeout | undefined;
-  private statusTimer: NodeJS.Timeout | undefined;
-  private renewing = false;
-  private statusWriting = false;
-  private readonly cfg: SimulatedAgentConfig;
-  private readonly client: Client;
+  private readonly sim: SimulatedAgentConfig;
 
   constructor(private readonly opts: SimulatedNodeOptions) {
-    this.name = opts.name;
+    super(opts.name, opts.client, opts.cfg);
     this.hostIP = opts.hostIP;
     this.podCIDR = opts.podCIDR;
-    this.cfg = opts.cfg;
-    this.client = opts.client;
+    this.sim = opts.cfg;
   }
 
-  isAlive(): boolean {
-    return this.alive && !this.stopped && !this.deleted;
+  protected registrationSpec(): Record<string, unknown> {
+    return { podCIDR: this.podCIDR, podCIDRs: [this.podCIDR] };
   }
 
-  // ---- registration ----
-
-  /** Creates the Node (or takes over the one there) and makes sure its Lease exists. */
-  async register(): Promise<void> {
-    const at = this.cfg.now();
-    const desired = this.desiredNode(at);
-    let node: KubeObject;
-    try {
-      node = await this.client.create(NODES, '', desired);
-      this.lastReport = at;
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 409)) throw err;
-      node = await this.adoptExisting(desired);
-    }
-    this.observe(node);
-    this.uid = node.metadata?.uid ?? '';
-    await this.ensureLease();
-  }
-
-  /** The kubelet's tryRegisterWithAPIServer on an existing Node: reconcile labels, then status. */
-  private async adoptExisting(desired: KubeObject): Promise<KubeObject> {
-    let node = await this.client.get(NODES, '', this.name);
-    const labels = node.metadata?.labels ?? {};
-    const missing = Object.entries(desired.metadata!.labels!).filter(([k, v]) => labels[k] !== v);
-    if (missing.length > 0) {
-      node = await this.client.patch(NODES, '', this.name, 'application/merge-patch+json', { metadata: { labels: Object.fromEntries(missing) } });
-    }
-    this.node = node;
-    if (this.statusDiffers(node)) node = await this.writeStatus(node);
-    else this.lastReport = parseHeartbeat(node) ?? this.cfg.now();
-    return node;
-  }
-
-  private async ensureLease(): Promise<void> {
-    try {
-      this.lease = await this.client.get(LEASES, NODE_LEASE_NAMESPACE, this.name);
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 404)) throw err;
-      await this.createLease();
-    }
-  }
-
-  private async createLease(): Promise<void> {
-    const lease: KubeObject = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: this.name, namespace: NODE_LEASE_NAMESPACE, ownerReferences: this.ownerReferences() },
-      spec: { holderIdentity: this.name, leaseDurationSeconds: this.cfg.leaseDurationSeconds, renewTime: microTime(new Date(this.cfg.now())) },
-    };
-    if (!this.uid) delete lease.metadata!.ownerReferences;
-    try {
-      this.lease = await this.client.create(LEASES, NODE_LEASE_NAMESPACE, lease);
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 409)) throw err;
-      this.lease = await this.client.get(LEASES, NODE_LEASE_NAMESPACE, this.name);
-    }
-  }
-
-  private ownerReferences() {
-    // As upstream's setNodeOwnerFunc: a plain owner reference, so the lease goes when the node does.
-    return [{ apiVersion: 'v1', kind: 'Node', name: this.name, uid: this.uid }];
-  }
-
-  // ---- heartbeats ----
-
-  startHeartbeats(): void {
-    if (this.alive || this.stopped || this.deleted) return;
-    this.alive = true;
-    // The first renewal is due an interval after the last one; spreading the nodes over the second half
-    // of that wait keeps 5,000 nodes registered together from renewing in one burst. A lease found
-    // stale (a previous agent died) is renewed at once, give or take a second.
-    const renewedAt = Date.parse(String(this.lease?.spec?.renewTime ?? ''));
-    const due = Number.isFinite(renewedAt) ? renewedAt + this.cfg.renewIntervalMs - this.cfg.now() : 0;
-    this.scheduleRenew(due > 0 ? due * (0.5 + Math.random() * 0.5) : Math.random() * Math.min(this.cfg.renewIntervalMs, 1000));
-    this.scheduleStatus(Math.random() * this.cfg.nodeStatusUpdateFrequencyMs);
-  }
-
-  stopHeartbeats(): void {
-    this.alive = false;
-    if (this.leaseTimer) clearTimeout(this.leaseTimer);
-    if (this.statusTimer) clearTimeout(this.statusTimer);
-    this.leaseTimer = this.statusTimer = undefined;
-  }
-
-  /** The kubelet comes back: renew and report at once. */
-  resumeHeartbeats(): void {
-    if (this.alive || this.stopped || this.deleted) return;
-    this.alive = true;
-    this.scheduleRenew(0);
-    this.scheduleStatus(0);
-  }
-
-  stop(): void {
-    this.stopHeartbeats();
-    this.stopped = true;
-  }
-
-  /** A newer copy of the Node (from the informer or a write). */
-  observe(node: KubeObject): void {
-    if (this.node && Number(node.metadata?.resourceVersion) < Number(this.node.metadata?.resourceVersion)) return;
-    this.node = node;
-  }
-
-  /** The Node was deleted: this kubelet has nothing left to report to (upstream's does not re-register). */
-  nodeDeleted(): void {
-    this.deleted = true;
-    this.stopHeartbeats();
-    this.cfg.log(`node ${this.name} was deleted; its simulated kubelet stops`);
-  }
-
-  private scheduleRenew(ms: number): void {
-    if (!this.isAlive()) return;
-    this.leaseTimer = setTimeout(() => void this.renew(), ms);
-    this.leaseTimer.unref();
-  }
-
-  private scheduleStatus(ms: number): void {
-    if (!this.isAlive()) return;
-    this.statusTimer = setTimeout(() => void this.statusTick(), ms);
-    this.statusTimer.unref();
-  }
-
-  /** ±4% jitter on each period keeps nodes from drifting back into step. */
-  private jittered(ms: number): number {
-    return ms * (0.96 + Math.random() * 0.08);
-  }
-
-  private async renew(): Promise<void> {
-    if (!this.isAlive() || this.renewing) return;
-    this.renewing = true;
-    try {
-      await this.renewOnce();
-    } catch (err) {
-      if (this.isAlive()) this.cfg.log(`node ${this.name}: lease renewal failed: ${(err as Error).message}`);
-    } finally {
-      this.renewing = false;
-      this.scheduleRenew(this.jittered(this.cfg.renewIntervalMs));
-    }
-  }
-
-  /** The lease controller's update with the lease last read; on a conflict or a missing lease, read again. */
-  private async renewOnce(): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      if (!this.lease) {
-        await this.ensureLease();
-        if (!this.lease) return;
-        if (attempt === 0 && this.justCreated()) return;
-      }
-      const base = this.lease;
-      const next: KubeObject = {
-        ...base,
-        metadata: { ...base.metadata },
-        spec: { ...base.spec, holderIdentity: this.name, leaseDurationSeconds: this.cfg.leaseDurationSeconds, renewTime: microTime(new Date(this.cfg.now())) },
-      };
-      if (!(next.metadata!.ownerReferences?.length ?? 0) && this.uid) next.metadata!.ownerReferences = this.ownerReferences();
-      try {
-        this.lease = await this.client.update(LEASES, NODE_LEASE_NAMESPACE, next);
-        return;
-      } catch (err) {
-        if (err instanceof ApiError && err.code === 409) {
-          this.lease = await this.client.get(LEASES, NODE_LEASE_NAMESPACE, this.name).catch(() => undefined);
-          continue;
-        }
-        if (err instanceof ApiError && err.code === 404) {
-          this.lease = undefined;
-          continue;
-        }
-        throw err;
-      }
-    }
-  }
-
-  private justCreated(): boolean {
-    const t = Date.parse(String(this.lease?.spec?.renewTime ?? ''));
-    return Number.isFinite(t) && this.cfg.now() - t < 1000;
-  }
-
-  private async statusTick(): Promise<void> {
-    if (!this.isAlive() || this.statusWriting) return;
-    this.statusWriting = true;
-    try {
-      const node = this.node;
-      if (node && (this.statusDiffers(node) || this.cfg.now() - this.lastReport >= this.cfg.nodeStatusReportFrequencyMs)) {
-        await this.writeStatus(node);
-      }
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 404) this.nodeDeleted();
-      else if (this.isAlive()) this.cfg.log(`node ${this.name}: status update failed: ${(err as Error).message}`);
-    } finally {
-      this.statusWriting = false;
-      this.scheduleStatus(this.jittered(this.cfg.nodeStatusUpdateFrequencyMs));
-    }
-  }
-
-  /** Writes the status the node should have, with fresh heartbeats, over `current`. */
-  private async writeStatus(current: KubeObject): Promise<KubeObject> {
-    const at = this.cfg.now();
-    const status = this.desiredStatus(current, at);
-    const node = await this.client.patch(NODES, '', this.name, 'application/merge-patch+json', { status }, { subresource: 'status' });
-    this.lastReport = at;
-    this.observe(node);
-    return node;
-  }
-
-  /** Whether anything but heartbeat times differs from what the node should report. */
-  private statusDiffers(current: KubeObject): boolean {
-    const want = this.desiredStatus(current, 0);
-    const have = current.status ?? {};
-    for (const key of Object.keys(want)) {
-      if (key === 'conditions') {
-        if (!deepEqual(stripHeartbeats(want.conditions as unknown[]), stripHeartbeats(have.conditions))) return true;
-      } else if (!deepEqual(want[key], have[key])) return true;
-    }
-    return false;
-  }
-
-  // ---- what the node looks like ----
-
-  desiredNode(now: number): KubeObject {
-    return {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: {
-        name: this.name,
-        labels: this.labels(),
-        annotations: { 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
-      },
-      spec: { podCIDR: this.podCIDR, podCIDRs: [this.podCIDR] },
-      status: this.desiredStatus(undefined, now),
-    };
-  }
-
-  private labels(): Record<string, string> {
-    const cfg = this.cfg;
+  protected labels(): Record<string, string> {
+    const cfg = this.sim;
     const labels: Record<string, string> = {
       ...cfg.labels,
       'beta.kubernetes.io/arch': 'amd64',
@@ -333,8 +64,8 @@ export class SimulatedNode {
    * The status the node should report. Conditions keep their lastTransitionTime while their status
    * holds and get `heartbeat` as lastHeartbeatTime; conditions the kubelet does not own stay as found.
    */
-  private desiredStatus(current: KubeObject | undefined, heartbeat: number): Record<string, unknown> {
-    const cfg = this.cfg;
+  protected desiredStatus(current: KubeObject | undefined, heartbeat: number): Record<string, unknown> {
+    const cfg = this.sim;
     const capacity = {
       cpu: cfg.cpu,
       'ephemeral-storage': cfg.ephemeralStorage,
@@ -343,14 +74,7 @@ export class SimulatedNode {
       memory: cfg.memory,
       pods: String(cfg.pods),
     };
-    const old = (Array.isArray(current?.status?.conditions) ? current!.status!.conditions : []) as Record<string, any>[];
-    const hb = rfc3339(heartbeat);
-    const conditions: Record<string, unknown>[] = old.filter((c) => c && !KUBELET_CONDITION_TYPES.has(c.type));
-    for (const c of HEALTHY_CONDITIONS) {
-      const prior = old.find((o) => o?.type === c.type);
-      const since = prior?.status === c.status && typeof prior.lastTransitionTime === 'string' ? prior.lastTransitionTime : hb;
-      conditions.push({ type: c.type, status: c.status, lastHeartbeatTime: hb, lastTransitionTime: since, reason: c.reason, message: c.message });
-    }
+    const conditions = kubeletConditions(current, HEALTHY_CONDITIONS, heartbeat);
     return {
       capacity,
       allocatable: { ...capacity },
@@ -375,21 +99,6 @@ export class SimulatedNode {
       },
     };
   }
-}
-
-function stripHeartbeats(conditions: unknown): unknown[] {
-  if (!Array.isArray(conditions)) return [];
-  return conditions.map((c) => {
-    if (!c || typeof c !== 'object') return c;
-    const { lastHeartbeatTime: _h, ...rest } = c as Record<string, unknown>;
-    return rest;
-  });
-}
-
-function parseHeartbeat(node: KubeObject): number | undefined {
-  const ready = (node.status?.conditions as Record<string, any>[] | undefined)?.find((c) => c?.type === 'Ready');
-  const t = Date.parse(String(ready?.lastHeartbeatTime ?? ''));
-  return Number.isFinite(t) ? t : undefined;
 }
 
 function stableHex(seed: string, length: number): string {
