@@ -24,6 +24,7 @@ import { DeploymentController } from './deployment/controller.js';
 import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttl-after-finished.js';
 import { DisruptionController } from './disruption.js';
+import { NodeIpamController } from './node-ipam.js';
 
 export interface Controller {
   start(): unknown;
@@ -54,6 +55,7 @@ const CONTROLLERS: Record<string, Factory> = {
   'root-ca-cert-publisher': (ctx, o) => new RootCaPublisher(ctx.client, { caCert: o.caCert }),
   endpointslice: (ctx, o) => new EndpointSliceController(ctx, settings(o, 'endpointslice')),
   endpoint: (ctx, o) => new EndpointsController(ctx, settings(o, 'endpoint')),
+  nodeipam: (ctx, o) => new NodeIpamController(ctx, settings(o, 'nodeipam')),
   'node-lifecycle': (ctx, o) => new NodeLifecycleController(ctx, settings(o, 'node-lifecycle')),
   'taint-eviction-controller': (ctx, o) => new TaintEvictionController(ctx, settings(o, 'taint-eviction-controller')),
   podgc: (ctx, o) => new PodGcController(ctx, settings(o, 'podgc')),

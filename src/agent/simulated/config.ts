@@ -4,6 +4,8 @@
  * annotation names a pod uses to steer its own simulation live here too.
  */
 
+import { ipToNumber, numberToIp } from '../../net/ipv4.js';
+
 /** A delay in milliseconds: fixed, or drawn uniformly from [min, max] each time. */
 export type Delay = number | { min: number; max: number };
 
@@ -149,21 +151,6 @@ export function sample(d: Delay, random: () => number = Math.random): number {
 }
 
 // ---- addresses ----
-
-export function ipToNumber(ip: string): number | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    n = n * 256 + Number(p);
-  }
-  return n;
-}
-
-export function numberToIp(n: number): string {
-  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
 
 /**
  * The /24 of node index `n`: the n-th /24 counting from the base network. Past the base's own size

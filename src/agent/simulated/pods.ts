@@ -13,20 +13,17 @@
  * dead kubelet would; it picks up where things are when the node comes back.
  */
 import type { KubeObject } from '../../api/types.js';
-import { ApiError } from '../../api/errors.js';
 import type { Client } from '../../client/interface.js';
 import { referenceOf, type EventRecorder } from '../../client/events.js';
-import { PODS } from '../../controllers/pods.js';
-import { deepEqual } from '../../api/json.js';
 import { ANNOTATION_READY, type SimulatedAgentConfig } from './config.js';
 import type { CoalescingWriter } from '../status/writer.js';
+import { newer, PodStatusSync } from '../status/pod-sync.js';
 import { goDuration } from '../go-duration.js';
 import type { ContainerConfig, ContainerExit, Runtime, Sandbox } from './runtime.js';
 import {
   freshRecords,
   generatePodStatus,
   isTerminalPhase,
-  ownedStatus,
   parseTime,
   recordsFromStatus,
   type ContainerRecord,
@@ -46,8 +43,6 @@ export interface PodWorkerContext {
 }
 
 const SANDBOX_RETRY_MS = 5000;
-const WRITE_RETRY_BASE_MS = 50;
-const WRITE_RETRY_MAX_MS = 5000;
 
 export class PodWorker {
   readonly uid: string;
@@ -64,13 +59,11 @@ export class PodWorker {
   private terminal = false;
   /** Containers stopped and sandbox released. */
   private killed = false;
-  private deleteSent = false;
   private gone = false;
   private stopped = false;
   private dirty = false;
   private stepping = false;
-  private writeFailures = 0;
-  private lastWritten: { status: Record<string, unknown>; rv: string } | undefined;
+  private readonly sync: PodStatusSync;
   private readonly timers = new Set<NodeJS.Timeout>();
   /** CrashLoopBackOff per container, as the kubelet's flowcontrol.Backoff keyed by container. */
   private readonly backoff = new Map<string, { delayMs: number; lastUpdate: number }>();
@@ -84,6 +77,20 @@ export class PodWorker {
     this.uid = pod.metadata?.uid ?? '';
     this.namespace = pod.metadata?.namespace ?? '';
     this.name = pod.metadata?.name ?? '';
+    this.sync = new PodStatusSync(ctx.client, {
+      uid: this.uid,
+      namespace: this.namespace,
+      name: this.name,
+      pod: () => this.pod,
+      adoptWritten: (p) => {
+        if (newer(p, this.pod)) this.pod = p;
+      },
+      desiredStatus: () => this.desiredStatus(),
+      hasInitContainers: () => this.init.length > 0,
+      killed: () => this.killed,
+      retryAfter: (ms) => this.after(ms, () => this.requestWrite()),
+      log: (m) => this.ctx.cfg.log(m),
+    });
     this.adopt(pod);
   }
 
@@ -121,7 +128,7 @@ export class PodWorker {
   /** Asks for a status write (and the final delete, when it is due). */
   requestWrite(): void {
     if (this.gone || this.stopped) return;
-    this.ctx.writer.request(this.uid, () => this.flush());
+    this.ctx.writer.request(this.uid, () => (this.ctx.alive() ? this.sync.flush() : Promise.resolve()));
   }
 
   // ---- the lifecycle ----
@@ -336,78 +343,20 @@ export class PodWorker {
 
   // ---- writing ----
 
-  /** One turn at the status writer: the status if it changed, then the final delete when due. */
-  private async flush(): Promise<void> {
-    if (this.gone || this.stopped || !this.ctx.alive()) return;
-    // A stored terminal phase is final: the kubelet never writes over it.
-    if (!isTerminalPhase(this.pod.status?.phase) && this.startTime !== undefined) {
-      const desired = this.desiredStatus();
-      // A terminal phase goes out once the pod is torn down (sandbox gone), in one final write.
-      const early = isTerminalPhase(desired.phase) && !this.killed;
-      if (!early && !this.alreadyStored(desired)) {
-        const ops = [
-          { op: 'test', path: '/metadata/uid', value: this.uid },
-          ...(this.pod.status ? Object.entries(desired).map(([k, v]) => ({ op: 'add', path: `/status/${k}`, value: v })) : [{ op: 'add', path: '/status', value: desired }]),
-        ];
-        try {
-          const updated = await this.ctx.client.patch(PODS, this.namespace, this.name, 'application/json-patch+json', ops, { subresource: 'status' });
-          this.writeFailures = 0;
-          this.lastWritten = { status: desired, rv: updated.metadata?.resourceVersion ?? '' };
-          if (newer(updated, this.pod)) this.pod = updated;
-        } catch (err) {
-          this.writeFailed(err);
-          return;
-        }
-      }
-    }
-    if (this.killed && this.pod.metadata?.deletionTimestamp && !this.deleteSent) {
-      // Only once the terminal status is stored: controllers (the Job controller's finalizer) read it.
-      if (!isTerminalPhase(this.pod.status?.phase)) return;
-      this.deleteSent = true;
-      try {
-        await this.ctx.client.delete(PODS, this.namespace, this.name, { gracePeriodSeconds: 0, preconditions: { uid: this.uid } });
-      } catch (err) {
-        // 404: gone already; 409: the name now belongs to another pod. Either way this pod is done.
-        if (err instanceof ApiError && (err.code === 404 || err.code === 409)) return;
-        this.deleteSent = false;
-        this.writeFailed(err);
-      }
-    }
-  }
-
-  private desiredStatus(): Record<string, unknown> {
+  private desiredStatus(): Record<string, unknown> | undefined {
+    if (this.startTime === undefined) return undefined;
     return generatePodStatus({
       pod: this.pod,
       hostIP: this.ctx.hostIP,
       podIP: this.podIP,
       sandboxReady: this.sandbox !== undefined,
-      startTime: this.startTime ?? this.ctx.cfg.now(),
+      startTime: this.startTime,
       init: this.init,
       regular: this.regular,
       terminal: this.terminal && this.killed,
       readiness: this.pod.metadata?.annotations?.[ANNOTATION_READY] !== 'false',
       now: this.ctx.cfg.now(),
     });
-  }
-
-  /** Whether `desired` is what the API already holds (or what we last wrote, if nothing newer was seen since). */
-  private alreadyStored(desired: Record<string, unknown>): boolean {
-    if (deepEqual(withoutNulls(desired), withoutNulls(ownedStatus(this.pod.status, this.init.length > 0)))) return true;
-    const w = this.lastWritten;
-    return w !== undefined && w.rv === (this.pod.metadata?.resourceVersion ?? '') && deepEqual(desired, w.status);
-  }
-
-  private writeFailed(err: unknown): void {
-    if (err instanceof ApiError && err.code === 404) return; // the informer will say it is gone
-    if (err instanceof ApiError && err.code === 422) {
-      // The UID test failed: the name belongs to another pod now. The informer will say so.
-      if (this.pod.metadata?.uid !== this.uid) return;
-    }
-    const delay = Math.min(WRITE_RETRY_BASE_MS * 2 ** this.writeFailures++, WRITE_RETRY_MAX_MS);
-    if (!(err instanceof ApiError && (err.code === 409 || err.code === 422))) {
-      this.ctx.cfg.log(`pod ${this.namespace}/${this.name}: status write failed (retrying in ${delay} ms): ${(err as Error).message}`);
-    }
-    this.after(delay, () => this.requestWrite());
   }
 
   // ---- taking over a pod a previous agent ran ----
@@ -479,24 +428,4 @@ export class PodWorker {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
-}
-
-/**
- * `v` without object members that are null: the store drops them (lastProbeTime: null, say), and a
- * status that differs from the stored one only there is the same status.
- */
-function withoutNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutNulls);
-  if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (x !== null && x !== undefined) out[k] = withoutNulls(x);
-  return out;
-}
-
-/** Whether `a` is at least as new as `b` (resourceVersions are the store's revision). */
-function newer(a: KubeObject, b: KubeObject): boolean {
-  const ra = Number(a.metadata?.resourceVersion);
-  const rb = Number(b.metadata?.resourceVersion);
-  if (!Number.isFinite(ra) || !Number.isFinite(rb)) return true;
-  return ra >= rb;
 }

@@ -40,6 +40,9 @@ export interface ContainerRecord {
   terminated?: TerminatedState;
   last?: TerminatedState;
   restartCount: number;
+  /** Probe results of a running container (the real agent's); absent: the pod-wide `readiness` decides. */
+  ready?: boolean;
+  started?: boolean;
 }
 
 export interface PodStatusInput {
@@ -74,8 +77,8 @@ function containerStatus(r: ContainerRecord, readiness: boolean): Record<string,
   let started = false;
   if (r.state === 'running') {
     state = { running: { startedAt: rfc3339(r.startedAt ?? 0) } };
-    started = true;
-    ready = r.kind !== 'init' && readiness;
+    started = r.started ?? true;
+    ready = r.kind !== 'init' && (r.ready ?? readiness);
   } else if (r.state === 'terminated' && r.terminated) {
     state = { terminated: terminatedJson(r.terminated) };
     // A regular init container that succeeded counts as ready: it did its job.
@@ -248,8 +251,9 @@ function initializedCondition(init: ContainerRecord[], regular: ContainerRecord[
 function containersReadyCondition(init: ContainerRecord[], regular: ContainerRecord[], phase: string, readiness: boolean): Cond {
   if (phase === 'Succeeded') return { status: 'False', reason: 'PodCompleted' };
   const unready: string[] = [];
-  for (const r of init) if (r.kind === 'sidecar' && !(r.state === 'running' && readiness)) unready.push(r.name);
-  for (const r of regular) if (!(r.state === 'running' && readiness)) unready.push(r.name);
+  const isReady = (r: ContainerRecord) => r.state === 'running' && (r.ready ?? readiness);
+  for (const r of init) if (r.kind === 'sidecar' && !isReady(r)) unready.push(r.name);
+  for (const r of regular) if (!isReady(r)) unready.push(r.name);
   if (unready.length > 0) return { status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: ${goList(unready)}` };
   return { status: 'True' };
 }
