@@ -1,0 +1,815 @@
+/**
+ * The real pod worker: one per pod bound to this node, after the kubelet's pod worker and
+ * SyncPod. It makes what runs match the pod spec, one step at a time, and says what it found:
+ *
+ *   volumes → sandbox (namespaces, network, cgroup) → init containers in order → containers,
+ *   each: image (pull policy, back-off) → container config (env, mounts, user) → create → start →
+ *   postStart hook → probes (startup, then liveness and readiness)
+ *
+ * Exits come from the runtime; restarts follow the restart policy with CrashLoopBackOff (10 s
+ * doubling to 5 min, reset after 10 min of running); liveness and startup failures kill the
+ * container. Termination runs preStop hooks, then SIGTERM, then SIGKILL once the grace period is
+ * over, releases the sandbox, writes the terminal status and, for a deleted pod, deletes it with
+ * grace 0. A finished pod keeps its stopped containers (and logs) until the pod is deleted.
+ *
+ * Status is computed when the coalescing writer gets to the pod (status/pod-sync.ts), so quick
+ * transitions collapse into one write.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
+import type { KubeObject } from '../api/types.js';
+import type { Client } from '../client/interface.js';
+import { referenceOf, type EventRecorder } from '../client/events.js';
+import type { ContainerRuntime, ContainerSpec, ContainerStatus, ImageService, PulledImage, RegistryCredential, SandboxInfo, SandboxSpec } from './cri.js';
+import { ImageError, NetworkError } from './cri.js';
+import { goDuration } from './go-duration.js';
+import { hostsFileFor } from './pod-dns.js';
+import { ProbeWorker, type ProbeKind, type ProbeTarget } from './probes.js';
+import { freshRecords, generatePodStatus, isTerminalPhase, parseTime, recordsFromStatus, type ContainerRecord } from './status/pod-status.js';
+import { newer, PodStatusSync } from './status/pod-sync.js';
+import type { CoalescingWriter } from './status/writer.js';
+
+/** Builds what the runtime needs for one container; throws ContainerConfigError for CreateContainerConfigError. */
+export interface ContainerSpecFactory {
+  build(input: {
+    pod: KubeObject;
+    container: Record<string, any>;
+    sandbox: SandboxInfo;
+    image: PulledImage;
+    rootfs: string;
+    attempt: number;
+    logPath: string;
+    hostIP: string;
+  }): Promise<ContainerSpec>;
+}
+
+/** The pod's volumes on this node. */
+export interface PodVolumes {
+  /** Makes every volume of the pod present (idempotent); throws with the FailedMount message. */
+  setUp(pod: KubeObject, ctx: { podIP?: string }): Promise<void>;
+  tearDown(pod: KubeObject): Promise<void>;
+}
+
+export interface PodWorkerContext {
+  nodeName: string;
+  hostIP: string;
+  client: Client;
+  writer: CoalescingWriter;
+  recorder: EventRecorder;
+  runtime: ContainerRuntime;
+  images: ImageService;
+  volumes: PodVolumes;
+  specs: ContainerSpecFactory;
+  /** The dockerconfigjson credentials of the pod's imagePullSecrets. */
+  credentials(pod: KubeObject): Promise<RegistryCredential[]>;
+  sandboxSpec(pod: KubeObject): SandboxSpec;
+  /** Where container root filesystems live: `<stateRoot>/containers/<id>`. */
+  stateRoot: string;
+  /** `/var/log/pods`. */
+  logRoot: string;
+  /** The sandbox could not get an address: the node says so. */
+  addressExhausted(exhausted: boolean): void;
+  crashLoopBackOffMs: { initial: number; max: number };
+  log(message: string): void;
+  now(): number;
+}
+
+/** A container the runtime runs for a record. */
+interface Live {
+  id: string;
+  attempt: number;
+  probes: ProbeWorker[];
+  /** Set while the worker kills it itself (probe failure, termination): its exit is expected. */
+  killing?: boolean;
+  killReason?: string;
+}
+
+const SANDBOX_RETRY_MS = 5000;
+const CONFIG_RETRY_MS = 5000;
+const IMAGE_BACKOFF = { initial: 10_000, max: 300_000 };
+/** A container that ran this long without trouble starts its back-off afresh (upstream: 10 min). */
+const BACKOFF_RESET_MS = 600_000;
+const HOOK_TIMEOUT_MS = 30_000;
+
+export class PodWorker {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  private pod: KubeObject;
+  private init: ContainerRecord[] = [];
+  private regular: ContainerRecord[] = [];
+  private readonly live = new Map<string, Live>();
+  /** Stopped instances still on disk (kept for logs and `--previous`), by container name. */
+  private readonly dead = new Map<string, string[]>();
+  private sandbox: SandboxInfo | undefined;
+  private podIP: string | undefined;
+  private startTime: number | undefined;
+  private volumesReady = false;
+  private terminal = false;
+  private killed = false;
+  private gone = false;
+  private stopped = false;
+  private dirty = false;
+  private stepping = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly backoff = new Map<string, { delayMs: number; lastUpdate: number }>();
+  private readonly imageBackoff = new Map<string, { delayMs: number; until: number }>();
+  private readonly sync: PodStatusSync;
+
+  constructor(
+    pod: KubeObject,
+    private readonly ctx: PodWorkerContext,
+    adopted?: { sandbox?: SandboxInfo; containers: ContainerStatus[] },
+  ) {
+    this.pod = pod;
+    this.uid = pod.metadata?.uid ?? '';
+    this.namespace = pod.metadata?.namespace ?? '';
+    this.name = pod.metadata?.name ?? '';
+    this.sync = new PodStatusSync(ctx.client, {
+      uid: this.uid,
+      namespace: this.namespace,
+      name: this.name,
+      pod: () => this.pod,
+      adoptWritten: (p) => {
+        if (newer(p, this.pod)) this.pod = p;
+      },
+      desiredStatus: () => this.desiredStatus(),
+      hasInitContainers: () => this.init.length > 0,
+      killed: () => this.killed,
+      retryAfter: (ms) => this.after(ms, () => this.requestWrite()),
+      log: (m) => ctx.log(m),
+    });
+    this.adopt(pod, adopted);
+  }
+
+  update(pod: KubeObject): void {
+    if (this.gone || !newer(pod, this.pod)) return;
+    this.pod = pod;
+    this.kick();
+  }
+
+  /** The pod is gone from the API: remove everything it left on the node. */
+  async remove(): Promise<void> {
+    if (this.gone) return;
+    this.gone = true;
+    this.clearTimers();
+    this.ctx.writer.forget(this.uid);
+    for (const l of this.live.values()) for (const p of l.probes) p.stop();
+    const rt = this.ctx.runtime;
+    await Promise.all([...this.live.values()].map((l) => rt.stopContainer(l.id, 0).catch(() => undefined)));
+    const ids = [...this.live.values()].map((l) => l.id);
+    for (const list of this.dead.values()) ids.push(...list);
+    for (const id of ids) {
+      await rt.removeContainer(id).catch((err) => this.ctx.log(`pod ${this.key()}: removing container ${id}: ${(err as Error).message}`));
+      await this.ctx.images.unmountRootfs(this.containerDir(id)).catch(() => undefined);
+      await rm(this.containerDir(id), { recursive: true, force: true }).catch(() => undefined);
+    }
+    this.live.clear();
+    this.dead.clear();
+    if (this.sandbox) {
+      await rt.stopPodSandbox(this.sandbox.id).catch(() => undefined);
+      await rt.removePodSandbox(this.sandbox.id).catch(() => undefined);
+      this.sandbox = undefined;
+    }
+    await this.ctx.volumes.tearDown(this.pod).catch((err) => this.ctx.log(`pod ${this.key()}: volumes: ${(err as Error).message}`));
+    await rm(this.podLogDir(), { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clearTimers();
+    for (const l of this.live.values()) for (const p of l.probes) p.stop();
+  }
+
+  kick(): void {
+    this.dirty = true;
+    if (this.stepping || this.gone || this.stopped) return;
+    void this.loop();
+  }
+
+  requestWrite(): void {
+    if (this.gone || this.stopped) return;
+    this.ctx.writer.request(this.uid, () => this.sync.flush());
+  }
+
+  /** The runtime says one of this pod's containers exited. */
+  containerExited(st: ContainerStatus): void {
+    const r = this.record(st.containerName);
+    const l = this.live.get(st.containerName);
+    if (this.gone || !r || !l || l.id !== st.id) return;
+    for (const p of l.probes) p.stop();
+    this.live.delete(st.containerName);
+    this.keepDead(st.containerName, st.id);
+    r.state = 'terminated';
+    r.ready = false;
+    r.terminated = {
+      exitCode: st.exitCode ?? 137,
+      reason: st.oomKilled ? 'OOMKilled' : (st.exitCode ?? 137) === 0 ? 'Completed' : 'Error',
+      startedAt: r.startedAt,
+      finishedAt: st.finishedAt ?? this.ctx.now(),
+      id: containerID(st.id),
+    };
+    this.requestWrite();
+    this.kick();
+  }
+
+  /** For the streaming server: the running (or last) container of `name`, and the one before it. */
+  containerFor(name: string): { current?: string; previous?: string; attempt: number } | undefined {
+    const r = this.record(name);
+    if (!r) return undefined;
+    const l = this.live.get(name);
+    const dead = this.dead.get(name) ?? [];
+    const current = l?.id ?? dead[dead.length - 1];
+    const previous = l ? dead[dead.length - 1] : dead[dead.length - 2];
+    return { current, previous, attempt: r.restartCount };
+  }
+
+  podKey(): string {
+    return this.key();
+  }
+
+  // ---- the lifecycle ----
+
+  private async loop(): Promise<void> {
+    this.stepping = true;
+    try {
+      while (this.dirty && !this.gone && !this.stopped) {
+        this.dirty = false;
+        try {
+          await this.step();
+        } catch (err) {
+          if (this.gone || this.stopped) return;
+          this.ctx.log(`pod ${this.key()}: ${(err as Error).stack ?? err}`);
+          this.after(2000, () => this.kick());
+        }
+      }
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private async step(): Promise<void> {
+    const pod = this.pod;
+    if (this.terminal || pod.metadata?.deletionTimestamp || isTerminalPhase(pod.status?.phase)) {
+      await this.terminate();
+      return;
+    }
+    this.startTime ??= this.ctx.now();
+    this.requestWrite();
+
+    if (!this.volumesReady) {
+      try {
+        await this.ctx.volumes.setUp(pod, { podIP: this.podIP });
+        this.volumesReady = true;
+      } catch (err) {
+        this.event('Warning', 'FailedMount', (err as Error).message);
+        this.after(SANDBOX_RETRY_MS, () => this.kick());
+        return;
+      }
+    }
+
+    if (!this.sandbox) {
+      try {
+        this.sandbox = await this.ctx.runtime.runPodSandbox(this.ctx.sandboxSpec(pod));
+        this.ctx.addressExhausted(false);
+      } catch (err) {
+        const message = (err as Error).message;
+        if (err instanceof NetworkError && err.exhausted) this.ctx.addressExhausted(true);
+        this.event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${message}`);
+        this.after(SANDBOX_RETRY_MS, () => this.kick());
+        return;
+      }
+      this.podIP = this.sandbox.ip;
+      // The managed /etc/hosts names the pod's own address, known only now (hostNetwork pods keep the node's).
+      if (!this.pod.spec?.hostNetwork) await writeFile(this.sandbox.hostsPath, hostsFileFor(this.pod, this.podIP)).catch(() => undefined);
+      if (this.gone) return;
+      this.requestWrite();
+      if (this.dirty) return;
+    }
+
+    const restartPolicy = String(pod.spec?.restartPolicy ?? 'Always');
+    for (const r of this.init) {
+      if (r.kind === 'sidecar') {
+        if (r.state !== 'running' && !(await this.startOrBackOff(r))) return;
+        continue;
+      }
+      if (r.state === 'terminated' && r.terminated?.exitCode === 0) continue;
+      if (r.state === 'running') return; // its exit brings the worker back
+      const failed = r.state === 'terminated' || (r.state === 'waiting' && r.last && r.last.exitCode !== 0 && r.waiting?.reason === 'CrashLoopBackOff');
+      if (failed && restartPolicy === 'Never') {
+        this.terminal = true;
+        this.dirty = true;
+        return;
+      }
+      await this.startOrBackOff(r);
+      return;
+    }
+
+    for (const r of this.regular) {
+      if (r.state === 'running') continue;
+      if (r.state === 'terminated' && !shouldRestart(r, restartPolicy)) continue;
+      if (r.state === 'waiting' && r.last && !shouldRestart(r, restartPolicy)) continue;
+      await this.startOrBackOff(r);
+      if (this.dirty || this.gone) return;
+    }
+
+    if (this.regular.length > 0 && this.regular.every((r) => r.state === 'terminated' && !shouldRestart(r, restartPolicy))) {
+      this.terminal = true;
+      this.dirty = true;
+    }
+    this.requestWrite();
+  }
+
+  /** Starts `r` unless its restart is still backing off; false when it waits. */
+  private async startOrBackOff(r: ContainerRecord): Promise<boolean> {
+    const finished = r.state === 'terminated' ? r.terminated?.finishedAt : r.state === 'waiting' ? r.last?.finishedAt : undefined;
+    if (finished !== undefined) {
+      const now = this.ctx.now();
+      const b = this.backoff.get(r.name);
+      const { initial, max } = this.ctx.crashLoopBackOffMs;
+      const ranLong = r.startedAt !== undefined && finished - r.startedAt >= BACKOFF_RESET_MS;
+      if (b && !ranLong && now - finished < b.delayMs) {
+        if (r.state === 'terminated') {
+          r.last = r.terminated;
+          r.terminated = undefined;
+          r.state = 'waiting';
+        }
+        const announce = r.waiting?.reason !== 'CrashLoopBackOff';
+        r.waiting = {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${goDuration(b.delayMs)} restarting failed container=${r.name} pod=${this.name}_${this.namespace}(${this.uid})`,
+        };
+        if (announce) this.event('Warning', 'BackOff', `Back-off restarting failed container ${r.name} in pod ${this.name}_${this.namespace}(${this.uid})`, r);
+        this.after(finished + b.delayMs - now, () => this.kick());
+        this.requestWrite();
+        return false;
+      }
+      if (!b || ranLong) this.backoff.set(r.name, { delayMs: initial, lastUpdate: now });
+      else this.backoff.set(r.name, { delayMs: Math.min(b.delayMs * 2, max), lastUpdate: now });
+    }
+    await this.startContainer(r);
+    return true;
+  }
+
+  private async startContainer(r: ContainerRecord): Promise<void> {
+    const c = this.containerSpec(r);
+    if (!c || !this.sandbox) return;
+    const image = String(c.image ?? '');
+    const sandbox = this.sandbox;
+
+    // The image, with ImagePullBackOff between failed pulls.
+    const ib = this.imageBackoff.get(r.name);
+    if (ib && this.ctx.now() < ib.until) {
+      this.setWaiting(r, 'ImagePullBackOff', `Back-off pulling image "${image}"`);
+      this.event('Normal', 'BackOff', `Back-off pulling image "${image}"`, r);
+      this.event('Warning', 'Failed', 'Error: ImagePullBackOff', r);
+      this.after(ib.until - this.ctx.now(), () => this.kick());
+      return;
+    }
+    let pulled: PulledImage;
+    try {
+      const credentials = await this.ctx.credentials(this.pod);
+      const policy = (c.imagePullPolicy ?? 'IfNotPresent') as 'Always' | 'IfNotPresent' | 'Never';
+      const res = await this.ctx.images.ensureImage(image, policy, { credentials, onPulling: () => this.event('Normal', 'Pulling', `Pulling image "${image}"`, r) });
+      pulled = res.image;
+      this.imageBackoff.delete(r.name);
+      if (res.pulled) {
+        this.event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${goDuration(res.pullMs ?? 0)}. Image size: ${pulled.sizeBytes} bytes.`, r);
+      } else {
+        this.event('Normal', 'Pulled', `Container image "${image}" already present on machine`, r);
+      }
+    } catch (err) {
+      const reason = err instanceof ImageError ? err.reason : 'ErrImagePull';
+      const message = (err as Error).message;
+      if (reason === 'ErrImagePull') {
+        const prev = this.imageBackoff.get(r.name);
+        const delayMs = prev ? Math.min(prev.delayMs * 2, IMAGE_BACKOFF.max) : IMAGE_BACKOFF.initial;
+        this.imageBackoff.set(r.name, { delayMs, until: this.ctx.now() + delayMs });
+        this.event('Warning', 'Failed', `Failed to pull image "${image}": ${message}`, r);
+        this.after(delayMs, () => this.kick());
+      } else {
+        this.after(CONFIG_RETRY_MS, () => this.kick());
+      }
+      this.event('Warning', 'Failed', `Error: ${reason}`, r);
+      this.setWaiting(r, reason, message);
+      return;
+    }
+    if (this.gone || this.sandbox !== sandbox) return;
+
+    // The container's configuration: a missing ConfigMap key leaves it waiting, and is retried.
+    const attempt = r.id ? r.restartCount + 1 : r.restartCount;
+    const logPath = join(this.podLogDir(), r.name, `${attempt}.log`);
+    const tmpDir = join(this.ctx.stateRoot, 'containers', `${this.uid}-${r.name}-${attempt}`);
+    let spec: ContainerSpec;
+    let rootfs: string;
+    try {
+      await mkdir(join(this.podLogDir(), r.name), { recursive: true });
+      await mkdir(tmpDir, { recursive: true });
+      rootfs = await this.ctx.images.mountRootfs(pulled, tmpDir);
+      spec = await this.ctx.specs.build({ pod: this.pod, container: c, sandbox, image: pulled, rootfs, attempt, logPath, hostIP: this.ctx.hostIP });
+    } catch (err) {
+      await this.ctx.images.unmountRootfs(tmpDir).catch(() => undefined);
+      const message = (err as Error).message;
+      this.event('Warning', 'Failed', `Error: ${message}`, r);
+      this.setWaiting(r, 'CreateContainerConfigError', message);
+      this.after(CONFIG_RETRY_MS, () => this.kick());
+      return;
+    }
+
+    let id: string;
+    try {
+      id = await this.ctx.runtime.createContainer(spec);
+    } catch (err) {
+      await this.ctx.images.unmountRootfs(tmpDir).catch(() => undefined);
+      const message = (err as Error).message;
+      this.event('Warning', 'Failed', `Error: ${message}`, r);
+      this.setWaiting(r, 'CreateContainerError', message);
+      this.after(CONFIG_RETRY_MS, () => this.kick());
+      return;
+    }
+    this.containerDirs.set(id, tmpDir);
+    this.event('Normal', 'Created', `Created container ${r.name}`, r);
+    const l: Live = { id, attempt, probes: [] };
+    this.live.set(r.name, l);
+    if (r.id) {
+      if (r.state === 'terminated' && r.terminated) r.last = r.terminated;
+      r.restartCount++;
+    }
+    r.id = containerID(id);
+    r.imageRef = pulled.imageRef;
+    r.state = 'running';
+    r.waiting = undefined;
+    r.terminated = undefined;
+    r.ready = false;
+    r.started = false;
+    try {
+      await this.ctx.runtime.startContainer(id);
+    } catch (err) {
+      this.live.delete(r.name);
+      this.keepDead(r.name, id);
+      const message = (err as Error).message;
+      r.state = 'terminated';
+      r.terminated = { exitCode: 128, reason: 'StartError', message, finishedAt: this.ctx.now(), id: r.id };
+      this.event('Warning', 'Failed', `Error: ${message}`, r);
+      this.requestWrite();
+      this.dirty = true;
+      return;
+    }
+    r.startedAt = this.ctx.runtime.containerStatus(id)?.startedAt ?? this.ctx.now();
+    if (this.gone) {
+      await this.ctx.runtime.stopContainer(id, 0);
+      return;
+    }
+    this.event('Normal', 'Started', `Started container ${r.name}`, r);
+
+    const postStart = c.lifecycle?.postStart;
+    if (postStart) {
+      const failure = await this.runHook(postStart, id, c);
+      if (failure !== undefined && this.live.get(r.name) === l) {
+        this.event('Warning', 'FailedPostStartHook', failure, r);
+        l.killing = true;
+        this.event('Normal', 'Killing', `FailedPostStartHook`, r);
+        await this.ctx.runtime.stopContainer(id, this.grace());
+        return;
+      }
+    }
+    this.startProbes(r, c, l);
+    this.requestWrite();
+  }
+
+  private readonly containerDirs = new Map<string, string>();
+
+  private containerDir(id: string): string {
+    return this.containerDirs.get(id) ?? join(this.ctx.stateRoot, 'containers', id);
+  }
+
+  private setWaiting(r: ContainerRecord, reason: string, message: string): void {
+    if (r.state === 'terminated') {
+      r.last = r.terminated;
+      r.terminated = undefined;
+    }
+    r.state = 'waiting';
+    r.waiting = { reason, message };
+    this.requestWrite();
+  }
+
+  // ---- probes ----
+
+  private startProbes(r: ContainerRecord, c: Record<string, any>, l: Live): void {
+    const ports = new Map<string, number>();
+    for (const p of Array.isArray(c.ports) ? c.ports : []) if (p?.name && Number.isInteger(p.containerPort)) ports.set(String(p.name), p.containerPort);
+    const target: ProbeTarget = {
+      podIP: this.sandbox?.ip ?? this.ctx.hostIP,
+      ports,
+      exec: (cmd, timeoutMs) => this.ctx.runtime.execSync(l.id, cmd, timeoutMs),
+    };
+    // Init containers that are not sidecars are not probed.
+    if (r.kind === 'init') {
+      r.started = true;
+      return;
+    }
+    const startup = c.startupProbe;
+    r.started = !startup;
+    r.ready = !c.readinessProbe && r.started;
+    const now = this.ctx.now();
+    const started = r.startedAt ?? now;
+    const kinds: [ProbeKind, Record<string, any> | undefined][] = [
+      ['startup', startup],
+      ['liveness', c.livenessProbe],
+      ['readiness', c.readinessProbe],
+    ];
+    for (const [kind, probe] of kinds) {
+      if (!probe || typeof probe !== 'object') continue;
+      const label = kind[0].toUpperCase() + kind.slice(1);
+      const w = new ProbeWorker(
+        probe,
+        kind,
+        target,
+        (ok, output) => this.probeResult(r, l, kind, ok, output, probe),
+        (output) => this.event('Warning', 'Unhealthy', `${label} probe failed: ${output}`, r),
+        kind === 'startup' ? () => true : () => r.started === true,
+      );
+      l.probes.push(w);
+      w.start(started, now);
+    }
+  }
+
+  private probeResult(r: ContainerRecord, l: Live, kind: ProbeKind, ok: boolean, _output: string, probe: Record<string, any>): void {
+    if (this.live.get(r.name) !== l || this.gone) return;
+    if (kind === 'readiness') {
+      r.ready = ok;
+      this.requestWrite();
+      return;
+    }
+    if (kind === 'startup' && ok) {
+      r.started = true;
+      if (!this.containerSpec(r)?.readinessProbe) r.ready = true;
+      this.requestWrite();
+      return;
+    }
+    if (ok || l.killing) return;
+    // A liveness or startup failure: the container is killed and restarted as the policy says.
+    l.killing = true;
+    for (const p of l.probes) p.stop();
+    this.event('Normal', 'Killing', `Container ${r.name} failed ${kind} probe, will be restarted`, r);
+    const grace = Number.isInteger(probe.terminationGracePeriodSeconds) ? probe.terminationGracePeriodSeconds : this.grace();
+    void this.ctx.runtime.stopContainer(l.id, grace).catch((err) => this.ctx.log(`pod ${this.key()}: killing ${r.name}: ${(err as Error).message}`));
+  }
+
+  // ---- hooks ----
+
+  /** Runs a lifecycle handler; resolves with the failure message, or undefined when it succeeded. */
+  private async runHook(handler: Record<string, any>, id: string, c: Record<string, any>, timeoutMs = HOOK_TIMEOUT_MS): Promise<string | undefined> {
+    if (handler.exec) {
+      const cmd = Array.isArray(handler.exec.command) ? handler.exec.command.map(String) : [];
+      const res = await this.ctx.runtime.execSync(id, cmd, timeoutMs).catch((err: Error) => ({ exitCode: -1, output: err.message, timedOut: false }));
+      if (res.exitCode === 0) return undefined;
+      return `Exec lifecycle hook (${JSON.stringify(cmd)}) for Container "${c.name}" in Pod "${this.name}_${this.namespace}(${this.uid})" failed - error: command '${cmd.join(' ')}' exited with ${res.exitCode}: ${res.output}, message: "${res.output}"`;
+    }
+    if (handler.httpGet) {
+      const h = handler.httpGet;
+      const port = typeof h.port === 'number' ? h.port : Number(h.port);
+      const host = h.host || this.sandbox?.ip || this.ctx.hostIP;
+      const path = typeof h.path === 'string' ? h.path : '/';
+      return new Promise((resolve) => {
+        const req = httpRequest({ host, port, path, method: 'GET', timeout: timeoutMs }, (res) => {
+          res.resume();
+          const code = res.statusCode ?? 0;
+          resolve(code >= 200 && code < 400 ? undefined : `HTTP lifecycle hook (${path}) for Container "${c.name}" in Pod "${this.name}_${this.namespace}(${this.uid})" failed - error: received status code ${code}`);
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', (err) => resolve(`HTTP lifecycle hook (${path}) for Container "${c.name}" in Pod "${this.name}_${this.namespace}(${this.uid})" failed - error: ${err.message}`));
+        req.end();
+      });
+    }
+    if (handler.sleep) {
+      const ms = Math.max(0, Number(handler.sleep.seconds ?? 0) * 1000);
+      await new Promise((r) => setTimeout(r, Math.min(ms, timeoutMs)).unref());
+      return undefined;
+    }
+    return undefined;
+  }
+
+  // ---- termination ----
+
+  private grace(): number {
+    const g = this.pod.metadata?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+    return Number.isInteger(g) && g >= 0 ? g : 30;
+  }
+
+  private async terminate(): Promise<void> {
+    this.startTime ??= this.ctx.now();
+    if (!this.killed) {
+      this.killed = true;
+      this.terminal = true;
+      this.clearTimers();
+      const deleting = Boolean(this.pod.metadata?.deletionTimestamp);
+      const grace = this.grace();
+      const deadline = this.ctx.now() + grace * 1000;
+      const stopOne = async (r: ContainerRecord) => {
+        const l = this.live.get(r.name);
+        if (!l) return;
+        for (const p of l.probes) p.stop();
+        l.killing = true;
+        if (deleting || r.kind === 'sidecar') this.event('Normal', 'Killing', `Stopping container ${r.name}`, r);
+        const c = this.containerSpec(r);
+        const preStop = c?.lifecycle?.preStop;
+        if (preStop && deleting) {
+          const failure = await this.runHook(preStop, l.id, c ?? {}, Math.max(0, deadline - this.ctx.now()));
+          if (failure) this.event('Warning', 'FailedPreStopHook', failure, r);
+        }
+        const left = Math.max(0, Math.ceil((deadline - this.ctx.now()) / 1000));
+        await this.ctx.runtime.stopContainer(l.id, left).catch((err) => this.ctx.log(`pod ${this.key()}: stopping ${r.name}: ${(err as Error).message}`));
+        const st = this.ctx.runtime.containerStatus(l.id);
+        if (st && st.phase === 'exited') this.containerExited(st);
+      };
+      // Containers in parallel, then sidecars in reverse order, as the kubelet stops them.
+      await Promise.all(this.regular.map(stopOne));
+      for (const r of [...this.init].reverse()) await stopOne(r);
+      // The status manager's TerminatePod: what never finished is reported as lost, with 137.
+      for (const r of [...this.init, ...this.regular]) {
+        if (r.state === 'terminated') continue;
+        r.state = 'terminated';
+        r.waiting = undefined;
+        r.terminated = {
+          exitCode: 137,
+          reason: 'ContainerStatusUnknown',
+          message: 'The container could not be located when the pod was terminated',
+          finishedAt: this.ctx.now(),
+        };
+      }
+      if (this.sandbox) await this.ctx.runtime.stopPodSandbox(this.sandbox.id).catch((err) => this.ctx.log(`pod ${this.key()}: stopping sandbox: ${(err as Error).message}`));
+    }
+    this.requestWrite();
+  }
+
+  // ---- status ----
+
+  private desiredStatus(): Record<string, unknown> | undefined {
+    if (this.startTime === undefined) return undefined;
+    return generatePodStatus({
+      pod: this.pod,
+      hostIP: this.ctx.hostIP,
+      podIP: this.podIP,
+      sandboxReady: this.sandbox !== undefined && !this.killed,
+      startTime: this.startTime,
+      init: this.init,
+      regular: this.regular,
+      terminal: this.terminal && this.killed,
+      readiness: true,
+      now: this.ctx.now(),
+    });
+  }
+
+  // ---- taking over what a previous agent left ----
+
+  private adopt(pod: KubeObject, adopted: { sandbox?: SandboxInfo; containers: ContainerStatus[] } | undefined): void {
+    const status = pod.status ?? {};
+    const restored = recordsFromStatus(pod);
+    this.init = restored.init;
+    this.regular = restored.regular;
+    this.startTime = parseTime(status.startTime);
+    if (isTerminalPhase(status.phase)) {
+      this.terminal = true;
+      this.killed = true;
+    }
+    const sandbox = adopted?.sandbox;
+    if (sandbox) {
+      this.sandbox = sandbox;
+      this.podIP = sandbox.ip;
+    }
+    const byName = new Map<string, ContainerStatus[]>();
+    for (const st of adopted?.containers ?? []) {
+      const list = byName.get(st.containerName) ?? [];
+      list.push(st);
+      byName.set(st.containerName, list);
+    }
+    for (const r of [...this.init, ...this.regular]) {
+      const list = (byName.get(r.name) ?? []).sort((a, b) => a.attempt - b.attempt);
+      const latest = list[list.length - 1];
+      for (const st of list) if (st !== latest || st.phase !== 'running') this.keepDead(r.name, st.id);
+      if (!latest) {
+        if (r.state === 'running') {
+          // Its container is gone (a reboot): reported as upstream does after one, and restarted by policy.
+          r.state = 'terminated';
+          r.terminated = { exitCode: 255, reason: 'Unknown', startedAt: r.startedAt, finishedAt: this.ctx.now(), id: r.id };
+        }
+        continue;
+      }
+      r.id = containerID(latest.id);
+      r.imageRef = latest.imageRef || r.imageRef;
+      r.restartCount = Math.max(r.restartCount, latest.attempt);
+      if (latest.phase === 'running' && sandbox && !this.terminal) {
+        r.state = 'running';
+        r.startedAt = latest.startedAt ?? r.startedAt;
+        r.waiting = undefined;
+        r.terminated = undefined;
+        const l: Live = { id: latest.id, attempt: latest.attempt, probes: [] };
+        this.live.set(r.name, l);
+        const c = this.containerSpec(r);
+        if (c) this.startProbes(r, c, l);
+      } else if (latest.phase === 'exited') {
+        // It ended while no agent watched: its exit is news.
+        if (r.state !== 'terminated' || r.terminated?.id !== r.id) {
+          if (r.state === 'terminated' && r.terminated) r.last = r.terminated;
+          r.state = 'terminated';
+          r.terminated = {
+            exitCode: latest.exitCode ?? 137,
+            reason: latest.oomKilled ? 'OOMKilled' : latest.exitCode === 0 ? 'Completed' : 'Error',
+            startedAt: latest.startedAt,
+            finishedAt: latest.finishedAt ?? this.ctx.now(),
+            id: r.id,
+          };
+        }
+      }
+    }
+    if (!sandbox && !this.terminal) {
+      // Nothing to adopt: start from the spec, keeping what the status said about earlier runs.
+      const fresh = freshRecords(pod);
+      for (const list of [fresh.init, fresh.regular]) {
+        for (const f of list) {
+          const old = this.record(f.name);
+          if (old?.last || old?.state === 'terminated') {
+            f.restartCount = old.restartCount;
+            f.last = old.state === 'terminated' ? old.terminated : old.last;
+          }
+        }
+      }
+      // Init containers that already succeeded stay done.
+      for (const f of fresh.init) {
+        const old = this.init.find((x) => x.name === f.name);
+        if (old?.state === 'terminated' && old.terminated?.exitCode === 0 && f.kind === 'init') Object.assign(f, old);
+      }
+      this.init = fresh.init;
+      this.regular = fresh.regular;
+    }
+  }
+
+  // ---- helpers ----
+
+  private keepDead(name: string, id: string): void {
+    const list = this.dead.get(name) ?? [];
+    if (!list.includes(id)) list.push(id);
+    this.dead.set(name, list);
+    // Upstream keeps one dead container per container for `--previous`; older ones go.
+    while (list.length > 2) {
+      const old = list.shift()!;
+      void this.ctx.runtime
+        .removeContainer(old)
+        .then(() => this.ctx.images.unmountRootfs(this.containerDir(old)))
+        .then(() => rm(this.containerDir(old), { recursive: true, force: true }))
+        .catch((err) => this.ctx.log(`pod ${this.key()}: removing old container ${old}: ${(err as Error).message}`));
+    }
+  }
+
+  private record(name: string): ContainerRecord | undefined {
+    return this.regular.find((r) => r.name === name) ?? this.init.find((r) => r.name === name);
+  }
+
+  private containerSpec(r: ContainerRecord): Record<string, any> | undefined {
+    const list = r.kind === 'regular' ? this.pod.spec?.containers : this.pod.spec?.initContainers;
+    return (Array.isArray(list) ? list : []).find((c: Record<string, any>) => c?.name === r.name);
+  }
+
+  podLogDir(): string {
+    return join(this.ctx.logRoot, `${this.namespace}_${this.name}_${this.uid}`);
+  }
+
+  private key(): string {
+    return `${this.namespace}/${this.name}`;
+  }
+
+  private event(type: 'Normal' | 'Warning', reason: string, message: string, r?: ContainerRecord): void {
+    if (this.gone || this.stopped) return;
+    const fieldPath = r ? `${r.kind === 'regular' ? 'spec.containers' : 'spec.initContainers'}{${r.name}}` : undefined;
+    this.ctx.recorder.event(referenceOf(this.pod, fieldPath), type, reason, message);
+  }
+
+  private after(ms: number, fn: () => void): void {
+    if (this.gone || this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, Math.max(0, ms));
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}
+
+function shouldRestart(r: ContainerRecord, restartPolicy: string): boolean {
+  if (restartPolicy === 'Always') return true;
+  if (restartPolicy === 'Never') return false;
+  const exit = r.state === 'terminated' ? r.terminated?.exitCode : r.last?.exitCode;
+  return (exit ?? 0) !== 0;
+}
+
+/** The containerID a status reports: "<runtime>://<id>". */
+export function containerID(id: string): string {
+  return `crun://${id}`;
+}
