@@ -264,7 +264,8 @@ export interface BusyboxImageOptions {
 
 async function addLayer(image: string, tree: string, scratch: string): Promise<void> {
   const tarPath = join(scratch, `layer-${randomBytes(4).toString('hex')}.tar`);
-  await execFileAsync('tar', ['--create', '--file', tarPath, '--numeric-owner', '--format=pax', '--sort=name', '-C', tree, '.']);
+  // Reproducible (names sorted, one mtime), so images built apart share their base layer.
+  await execFileAsync('tar', ['--create', '--file', tarPath, '--numeric-owner', '--format=gnu', '--sort=name', '--mtime=@1000000000', '-C', tree, '.']);
   await execFileAsync('umoci', ['raw', 'add-layer', '--image', image, tarPath]);
 }
 

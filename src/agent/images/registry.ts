@@ -400,7 +400,15 @@ function request(method: string, url: URL, headers: Record<string, string>, body
         return;
       }
       settled = true;
-      res.socket?.setTimeout(client.idleTimeoutMs, () => res.destroy(new Error(`${url.host} sent nothing for ${client.idleTimeoutMs / 1000}s`)));
+      // Keep-alive sockets serve many responses: the idle timer belongs to this response only.
+      const socket = res.socket;
+      const idle = () => res.destroy(new Error(`${url.host} sent nothing for ${client.idleTimeoutMs / 1000}s`));
+      socket.setTimeout(client.idleTimeoutMs);
+      socket.on('timeout', idle);
+      res.once('close', () => {
+        socket.off('timeout', idle);
+        socket.setTimeout(0);
+      });
       resolve(res);
     });
     req.end(body);
