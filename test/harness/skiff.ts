@@ -39,6 +39,11 @@ export interface StartSkiffOptions {
   etcd?: EtcdProcess;
   /** A data dir to share (its PKI) with another server; the caller removes it. */
   dataDir?: string;
+  /**
+   * Run `skiff up`'s real node agent (root, crun, CNI). Off by default: API and simulated-node suites
+   * must not get a real node that the scheduler would place their pods on.
+   */
+  realAgent?: boolean;
 }
 
 /** The backends the API e2e suites run against: both by default, or SKIFF_E2E_BACKENDS=sqlite. */
@@ -54,6 +59,8 @@ export async function startSkiff(opts: StartSkiffOptions = {}): Promise<SkiffPro
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'skiff-e2e-')));
   let etcd: EtcdProcess | undefined;
   const args = [opts.command ?? 'up', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--storage', backend, ...(opts.extraArgs ?? [])];
+  const simulated = args.includes('--simulated-nodes');
+  if ((opts.command ?? 'up') === 'up' && !opts.realAgent && !simulated && !args.includes('--no-agent')) args.push('--no-agent');
   if (backend === 'etcd') {
     etcd = opts.etcd ?? (await startEtcd());
     args.push('--etcd-endpoints', etcd.endpoint);
