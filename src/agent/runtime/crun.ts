@@ -564,7 +564,8 @@ export class CrunRuntime implements ContainerRuntime {
     if (c.status.phase !== 'running') throw new Error(`container ${id} is not running`);
     const pidFile = join(c.bundle, `exec-${randomBytes(6).toString('hex')}.pid`);
     const args = [`--root=${this.crunRoot}`, 'exec', '--pid-file', pidFile];
-    if (opts.tty) args.push('--env', 'TERM=xterm');
+    // crun exec takes the container's environment unless told one --env: then it takes only those.
+    if (opts.tty) for (const e of withTerm(this.containerEnv(c))) args.push('--env', e);
     args.push(id, ...cmd);
     if (opts.tty) {
       const term = pty.spawn(this.crun, args, { name: 'xterm', cols: opts.cols ?? 80, rows: opts.rows ?? 24, cwd: '/', env: process.env as Record<string, string> });
@@ -738,6 +739,14 @@ export class CrunRuntime implements ContainerRuntime {
 
   // ------------------------------------------------------------------------------------------
 
+  private containerEnv(c: ContainerRecord): string[] {
+    try {
+      return JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')).process?.env ?? [];
+    } catch {
+      return [];
+    }
+  }
+
   private mustGet(id: string): ContainerRecord {
     const c = this.containers.get(id);
     if (!c) throw new Error(`container ${id} not found`);
@@ -761,6 +770,10 @@ export class CrunRuntime implements ContainerRuntime {
       if (!/not exist|no such|not running|stopped|ESRCH/i.test(msg)) this.log(`crun ${args.join(' ')}: ${msg.trim()}`);
     }
   }
+}
+
+function withTerm(env: string[]): string[] {
+  return env.some((e) => e.startsWith('TERM=')) ? env : [...env, 'TERM=xterm'];
 }
 
 function crunVersion(crun: string): string {
