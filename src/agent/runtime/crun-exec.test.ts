@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
 import type { ContainerSpec, ContainerStatus, ProcessIO, SandboxInfo } from '../cri.js';
 import { run } from './host.js';
+import { followLog } from './log-follow.js';
 import { makeFixture, type Fixture } from './testing.js';
 
 let fx: Fixture;
@@ -184,20 +185,61 @@ describe('CrunRuntime: stop, exec, shared namespaces', () => {
     }
   });
 
-  test('attach follows the log; reopenLog makes conmon write a new file after rotation', async () => {
+  test('attach streams stdout and stderr apart; the log can be followed; reopenLog makes conmon write a new file', async () => {
     const sb = await fx.rt.runPodSandbox(fx.sandboxSpec());
     try {
-      const id = await started(sb, { args: ['sh', '-c', 'i=0; while [ ! -f /tmp/stop ]; do i=$((i+1)); echo line $i; echo e$i >&2; sleep 0.05; done'] });
+      const id = await started(sb, { args: ['sh', '-c', 'i=0; while [ ! -f /tmp/stop ]; do i=$((i+1)); echo line $i; echo e$i >&2; sleep 0.05; done; exit 6'] });
       const io = fx.rt.attach(id, { stdin: false, tty: false });
-      const out = collect(io);
-      await eventually(() => /line \d+\n/.test(out.text()) && /e\d+\n/.test(out.text()), 'attached output');
-      assert.throws(() => fx.rt.attach(id, { stdin: true, tty: false }), /not supported/);
+      let out = '';
+      let err = '';
+      io.stdout!.on('data', (d) => (out += String(d)));
+      io.stderr!.on('data', (d) => (err += String(d)));
       const log = fx.rt.containerStatus(id)!.logPath;
+      const follower = followLog(log, () => false);
+      let followed = '';
+      follower.stdout.on('data', (d) => (followed += String(d)));
+      await eventually(() => /line \d+\n/.test(out) && /e\d+\n/.test(err) && /line \d+\n/.test(followed), 'attached and followed output');
+      assert.doesNotMatch(out, /e\d/);
+      follower.stop();
       renameSync(log, log + '.1');
       await fx.rt.reopenLog(id);
       await eventually(() => existsSync(log) && readFileSync(log, 'utf8').includes(' stdout F line '), 'the reopened log');
       await fx.rt.execSync(id, ['touch', '/tmp/stop'], 5000);
+      assert.equal(await io.exited, 6);
+      assert.throws(() => fx.rt.attach(id, { stdin: false, tty: false }), /exited/);
+    } finally {
+      await fx.rt.removePodSandbox(sb.id);
+    }
+  });
+
+  test('attach with stdin: input reaches the process, and its end closes a stdinOnce container\'s stdin', async () => {
+    const sb = await fx.rt.runPodSandbox(fx.sandboxSpec());
+    try {
+      const id = await started(sb, { args: ['sh', '-c', 'read x; echo "got $x"; cat; echo done'], stdin: true, stdinOnce: true });
+      const io = fx.rt.attach(id, { stdin: true, tty: false });
+      const out = collect(io);
+      io.stdin!.write('hello\n');
+      await eventually(() => out.text().includes('got hello'), 'the first line echoed');
+      io.stdin!.end('more\n');
       assert.equal(await io.exited, 0);
+      assert.equal(out.text(), 'got hello\nmore\ndone\n');
+    } finally {
+      await fx.rt.removePodSandbox(sb.id);
+    }
+  });
+
+  test('attach to a container with a terminal: input, resize, exit code', async () => {
+    const sb = await fx.rt.runPodSandbox(fx.sandboxSpec());
+    try {
+      const id = await started(sb, { args: ['sh'], stdin: true, stdinOnce: false, tty: true });
+      const io = fx.rt.attach(id, { stdin: true, tty: true });
+      assert.equal(io.stderr, undefined);
+      const out = collect(io);
+      io.resize(91, 21);
+      io.stdin!.write('stty size; echo $TERM; exit 3\n');
+      assert.equal(await io.exited, 3);
+      assert.match(out.text(), /21 91/);
+      assert.match(out.text(), /xterm/);
     } finally {
       await fx.rt.removePodSandbox(sb.id);
     }

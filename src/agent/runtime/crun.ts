@@ -36,6 +36,7 @@ import {
 import { Cgroups } from './cgroups.js';
 import { createUnderConmon, REOPEN_LOG, resizeLine, writeControl } from './conmon.js';
 import { CommandError, createNamespaces, mountTmpfs, processStartTime, removeMountFile, run, spawnDetached, unmount } from './host.js';
+import { canRelayAttach, relayAttach } from './attach.js';
 import { followLog } from './log-follow.js';
 import { ANNOTATIONS, buildOciSpec, capabilitiesFromMask } from './oci-spec.js';
 
@@ -627,21 +628,42 @@ export class CrunRuntime implements ContainerRuntime {
 
   attach(id: string, opts: { stdin: boolean; tty: boolean }): ProcessIO {
     const c = this.mustGet(id);
-    if (opts.stdin) throw new Error('attach with stdin is not supported yet');
+    this.checkExit(c);
+    if (c.status.phase === 'exited') throw new Error(`container ${id} has exited: cannot attach`);
+    const resize = (cols: number, rows: number) => {
+      if (c.tty) writeControl(c.bundle, resizeLine(cols, rows));
+    };
+    const exitCode = async () => {
+      // conmon closes the attach socket just before it writes the exit file.
+      await within(this.waitExit(c), 5000);
+      return c.status.exitCode ?? 0;
+    };
+    if (canRelayAttach()) {
+      const r = relayAttach(c.bundle, opts.stdin);
+      return {
+        stdin: r.stdin,
+        stdout: r.stdout,
+        stderr: c.tty ? undefined : r.stderr,
+        resize,
+        exited: r.closed.then(async ({ error }) => {
+          this.checkExit(c);
+          if (error && c.status.phase !== 'exited') throw new Error(`attach to ${id}: ${error}`);
+          return exitCode();
+        }),
+        kill: () => r.kill(),
+      };
+    }
+    // Without perl: output only, from the log.
+    if (opts.stdin) throw new Error('attach with stdin is not supported without perl');
     const f = followLog(c.status.logPath, () => {
       this.checkExit(c);
       return c.status.phase === 'exited';
     });
-    const exited = new Promise<number>((resolve) => {
-      f.stdout.on('end', () => resolve(c.status.exitCode ?? 0));
-    });
     return {
       stdout: f.stdout,
-      stderr: c.tty || opts.tty ? undefined : f.stderr,
-      resize: (cols, rows) => {
-        if (c.tty) writeControl(c.bundle, resizeLine(cols, rows));
-      },
-      exited,
+      stderr: c.tty ? undefined : f.stderr,
+      resize,
+      exited: new Promise<number>((resolve) => f.stdout.on('end', () => resolve(exitCode()))),
       kill: () => f.stop(),
     };
   }
