@@ -2,11 +2,11 @@
 // namespaces, log reopening, and an agent restart adopting what runs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs';
 import type { ContainerSpec, ContainerStatus, ProcessIO, SandboxInfo } from '../cri.js';
 import { run } from './host.js';
 import { followLog } from './log-follow.js';
-import { makeFixture, type Fixture } from './testing.js';
+import { cgroupDirs, makeFixture, type Fixture } from './testing.js';
 
 let fx: Fixture;
 const exits = new Map<string, ContainerStatus>();
@@ -280,6 +280,37 @@ describe('CrunRuntime: an agent restart', () => {
       assert.equal(exit.exitCode, 7);
     } finally {
       await second.removePodSandbox(sb.id);
+      await second.shutdown();
+    }
+  });
+
+  test('a sandbox whose namespaces are gone (a reboot emptied runDir) is removed on restore; its containers read as exited', async () => {
+    const first = fx.newRuntime();
+    const spec = fx.sandboxSpec();
+    const sb = await first.runPodSandbox(spec);
+    const id = await first.createContainer(fx.containerSpec(sb.id, sb.podUid, { args: ['sleep', '1000'] }));
+    await first.startContainer(id);
+    await first.shutdown();
+    // What a reboot does: the container and its monitor are gone, and so are the namespace mounts.
+    await run('crun', [`--root=${fx.base}/run/crun`, 'delete', '--force', id]);
+    await eventually(() => existsSync(`${fx.base}/run/exits/${id}`), 'conmon to note the exit');
+    rmSync(`${fx.base}/run/exits/${id}`);
+    rmSync(`${fx.base}/lib/containers/${id}/exit`);
+    await run('umount', [sb.netnsPath!]);
+
+    const second = fx.newRuntime();
+    const seen = new Map<string, ContainerStatus>();
+    second.onExit((s) => seen.set(s.id, s));
+    await second.restore();
+    try {
+      assert.deepEqual(second.listSandboxes(), []);
+      assert.ok(!existsSync(sb.hostsPath));
+      assert.deepEqual(cgroupDirs(fx.cgroupRoot, `pod${spec.podUid}`), []);
+      assert.equal(second.containerStatus(id)?.phase, 'exited');
+      assert.equal(seen.get(id)?.exitCode, 255);
+      await second.removeContainer(id);
+      assert.equal(second.containerStatus(id), undefined);
+    } finally {
       await second.shutdown();
     }
   });

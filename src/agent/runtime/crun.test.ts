@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ContainerSpec, ContainerStatus, SandboxInfo } from '../cri.js';
 import { NetworkError } from '../cri.js';
+import { Cgroups } from './cgroups.js';
 import { cgroupDirs, makeFixture, type Fixture } from './testing.js';
 
 let fx: Fixture;
@@ -37,6 +38,9 @@ async function runToExit(sb: SandboxInfo, over: Partial<ContainerSpec>): Promise
   await fx.rt.startContainer(id);
   return eventually(() => exits.get(id), `container ${id} to exit`);
 }
+
+// How many of upstream's masked (/proc/timer_list) and read-only (/proc/sys) paths are mounted over.
+const MASKS = 'echo masked=$(grep -c " /proc/timer_list " /proc/self/mountinfo) readonly=$(grep -c " /proc/sys " /proc/self/mountinfo)';
 
 function logLines(status: ContainerStatus): string[] {
   return readFileSync(status.logPath, 'utf8').split('\n').filter(Boolean);
@@ -126,6 +130,43 @@ describe('CrunRuntime', () => {
     }
   });
 
+  test('cpu, memory and pids limits land in the container\'s cgroup, under the pod\'s', async () => {
+    const sb = await sandbox();
+    try {
+      const v2 = new Cgroups().version === 2;
+      const script = v2
+        ? 'cat /proc/self/cgroup; cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/memory.max'
+        : 'grep :pids: /proc/self/cgroup; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/memory/memory.limit_in_bytes';
+      const st = await runToExit(sb, {
+        args: ['sh', '-c', script],
+        resources: { cpuShares: 512, cpuQuotaUs: 50_000, cpuPeriodUs: 100_000, memoryLimitBytes: 64 << 20, pidsLimit: 77 },
+      });
+      const out = logLines(st).map((l) => l.split(' ').slice(3).join(' '));
+      assert.match(out[0]!, new RegExp(`/${fx.cgroupRoot}/pod${sb.podUid}/${st.id}$`));
+      if (v2) assert.deepEqual(out.slice(1), ['77', '50000 100000', String(64 << 20)]);
+      else assert.deepEqual(out.slice(1), ['77', '50000', '100000', '512', String(64 << 20)]);
+    } finally {
+      await fx.rt.removePodSandbox(sb.id);
+    }
+  });
+
+  test('a privileged container gets every capability the agent has, the host devices, and may mount', async () => {
+    const sb = await sandbox();
+    try {
+      const st = await runToExit(sb, {
+        args: ['sh', '-c', `grep CapEff /proc/self/status; mkdir -p /mnt; mount -t tmpfs none /mnt && echo mounted; test -e /dev/kmsg && echo devices; ${MASKS}`],
+        privileged: true,
+      });
+      const out = logLines(st).map((l) => l.split(' ').slice(3).join(' '));
+      const own = readFileSync('/proc/self/status', 'utf8').match(/CapBnd:\s+(\S+)/)![1];
+      assert.deepEqual(out, [`CapEff:\t${own}`, 'mounted', 'devices', 'masked=0 readonly=0']);
+      const plain = await runToExit(sb, { containerName: 'plain', args: ['sh', '-c', `mkdir -p /mnt; mount -t tmpfs none /mnt 2>/dev/null && echo mounted; test -e /dev/kmsg && echo devices; ${MASKS}`] });
+      assert.deepEqual(logLines(plain).map((l) => l.split(' ').slice(3).join(' ')), ['masked=1 readonly=1']);
+    } finally {
+      await fx.rt.removePodSandbox(sb.id);
+    }
+  });
+
   test('a failed network setup propagates its NetworkError and leaves no namespaces behind', async () => {
     fx.network.failWith = 'no IP addresses available in range set: 10.0.0.1-10.0.0.2';
     try {
@@ -147,7 +188,10 @@ describe('CrunRuntime', () => {
     assert.ok(cgroupDirs(fx.cgroupRoot, `pod${spec.podUid}`).length > 0);
     const id = await fx.rt.createContainer(fx.containerSpec(sb.id, sb.podUid, { args: ['sleep', '100'] }));
     await fx.rt.startContainer(id);
+    const neverStarted = await fx.rt.createContainer(fx.containerSpec(sb.id, sb.podUid, { containerName: 'idle', args: ['sleep', '100'] }));
+    assert.equal(fx.rt.containerStatus(neverStarted)?.phase, 'created');
     await fx.rt.removePodSandbox(sb.id);
+    assert.equal(fx.rt.containerStatus(neverStarted), undefined);
     assert.equal(fx.rt.listSandboxes().length, 0);
     assert.equal(fx.rt.containerStatus(id), undefined);
     assert.ok(!existsSync(sb.netnsPath));

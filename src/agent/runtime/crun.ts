@@ -237,9 +237,11 @@ export class CrunRuntime implements ContainerRuntime {
     }
     for (const f of Object.values(rec.namespaces)) if (f) await removeMountFile(f);
     if (rec.shmPath && rec.shmPath !== '/dev/shm') await unmount(rec.shmPath);
-    if (!this.cgroups.remove(rec.cgroupPath)) {
+    const podCgroupShared = [...this.sandboxes.values()].some((o) => o !== rec && o.cgroupPath === rec.cgroupPath);
+    if (!podCgroupShared && !this.cgroups.remove(rec.cgroupPath)) {
       // A process just killed may take a moment to leave its cgroup.
       for (let i = 0; i < 20 && !this.cgroups.remove(rec.cgroupPath); i++) await sleep(100);
+      if (this.cgroups.exists(rec.cgroupPath)) this.log(`sandbox ${id}: cgroup ${rec.cgroupPath} is still busy`);
     }
     rmSync(join(this.runDir, 'sandboxes', id), { recursive: true, force: true });
     const dir = join(this.root, 'sandboxes', id);
@@ -683,6 +685,14 @@ export class CrunRuntime implements ContainerRuntime {
       try {
         const saved = JSON.parse(readFileSync(join(this.root, 'sandboxes', id, 'sandbox.json'), 'utf8')) as SandboxRecord;
         if (saved.pause && processStartTime(saved.pause.pid) !== saved.pause.startTime) saved.pause = undefined;
+        // After a reboot the namespaces (under runDir, a tmpfs) are gone: such a sandbox is dead, and
+        // the pod worker makes a new one, as the kubelet does when a sandbox changed.
+        const lost = Object.values(saved.namespaces).some((f) => f && !nsfsMounted(f)) || (saved.spec.shareProcessNamespace && !saved.spec.hostPID && !saved.pause);
+        if (lost) {
+          this.log(`sandbox ${id}: its namespaces are gone; removing it`);
+          await this.destroySandbox(saved).catch((e) => this.log(`sandbox ${id}: ${e}`));
+          continue;
+        }
         this.sandboxes.set(id, saved);
       } catch (e) {
         this.log(`sandbox ${id}: not restored: ${e}`);

@@ -135,9 +135,6 @@ export function buildOciSpec(spec: ContainerSpec, o: OciSpecOptions): any {
     { destination: '/etc/resolv.conf', type: 'bind', source: o.sandbox.resolvConfPath, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw'] },
     { destination: '/etc/hostname', type: 'bind', source: o.sandbox.hostnamePath, options: ['rbind', 'rprivate', ro ? 'ro' : 'rw'] },
   ];
-  // A sysfs mount needs a network namespace of the container's own; a hostNetwork pod sees the host's
-  // /sys read-only instead, as runc and crun users do.
-  if (o.hostNetwork && !spec.privileged) mounts[5] = { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
   for (const m of spec.mounts) {
     if (m.tmpfsSizeBytes !== undefined) {
       const opts = ['nosuid', 'nodev', 'mode=1777'];
