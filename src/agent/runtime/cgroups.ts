@@ -41,7 +41,12 @@ export class Cgroups {
         const parent = cur;
         cur = join(cur, s);
         if (existsSync(cur)) continue;
-        mkdirSync(cur);
+        try {
+          mkdirSync(cur);
+        } catch (err: any) {
+          if (err?.code === 'EEXIST') continue; // made by someone else meanwhile
+          throw err;
+        }
         if (!h.v2 && h.controllers.includes('cpuset')) {
           for (const f of ['cpuset.cpus', 'cpuset.mems']) {
             try {
