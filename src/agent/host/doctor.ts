@@ -15,22 +15,32 @@ export function formatCheck(c: HostCheck): string {
   return `${mark} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n    fix: ${c.fix}` : ''}`;
 }
 
+export interface DoctorDeps {
+  write?: (s: string) => void;
+  /** Tests put a host of their own making here. */
+  runChecks?: typeof runHostChecks;
+  prepare?: typeof prepareHost;
+}
+
 /** Runs the doctor; resolves with the process exit code (1 when a required check fails). */
-export async function doctorCommand(argv: string[], write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function doctorCommand(argv: string[], deps: DoctorDeps = {}): Promise<number> {
+  const write = deps.write ?? ((s: string) => void process.stdout.write(s));
+  const runChecks = deps.runChecks ?? runHostChecks;
+  const prepare = deps.prepare ?? prepareHost;
   const { values } = parseArgs({ args: argv, options: { fix: { type: 'boolean' }, 'no-container': { type: 'boolean' } }, strict: true });
   const runContainer = !values['no-container'];
   let checks: HostCheck[];
   if (values.fix) {
     try {
-      const result = await prepareHost({ runContainer, log: (m) => write(`fixed: ${m}\n`) });
+      const result = await prepare({ runContainer, log: (m) => write(`fixed: ${m}\n`) });
       if (result.actions.length === 0) write('nothing to fix\n');
       checks = result.checks;
     } catch (err) {
       if (!(err instanceof HostNotReadyError)) throw err;
-      checks = await runHostChecks({ runContainer });
+      checks = await runChecks({ runContainer });
     }
   } else {
-    checks = await runHostChecks({ runContainer });
+    checks = await runChecks({ runContainer });
   }
   for (const c of checks) write(`${formatCheck(c)}\n`);
   const blocking = checks.filter((c) => c.required && !c.ok);
