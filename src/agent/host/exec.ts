@@ -16,6 +16,18 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+/**
+ * The environment with the sbin directories on PATH: ip, iptables, mount live there, and a service
+ * manager or sudo may start us without them (CNI plugins look iptables up on PATH too).
+ */
+export function withSbinPath(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const parts = (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':');
+  const missing = SBIN.filter((d) => !parts.includes(d));
+  return missing.length ? { ...env, PATH: [...parts, ...missing].join(':') } : env;
+}
+
 /** Never throws: a missing binary, a signal and a timeout all come back as a non-zero result. */
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolvePromise) => {
@@ -29,7 +41,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       clearTimeout(timer);
       resolvePromise(r);
     };
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: withSbinPath(opts.env ?? process.env), stdio: ['pipe', 'pipe', 'pipe'] });
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
