@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { run } from './exec.js';
 import { CGROUP_ROOT, cgroupLayout, HYBRID_UNIFIED, hybridRebinds, missingControllers, parseMountinfo, type CgroupLayout } from './cgroups.js';
 import { readSysctl } from './sysctl.js';
+import { DEFAULT_CNI_BIN_DIRS } from '../network/cni.js';
 
 export interface HostCheck {
   /** Stable key: 'root', 'crun', 'cgroups-hybrid', … */
@@ -26,7 +27,7 @@ export interface HostCheck {
 }
 
 export const CNI_PLUGINS = ['bridge', 'host-local', 'loopback', 'portmap'];
-export const CNI_BIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
+export const CNI_BIN_DIRS = DEFAULT_CNI_BIN_DIRS;
 const REQUIRED_CONTROLLERS = ['memory', 'cpu', 'pids'];
 const CAP_SYS_ADMIN = 21n;
 
