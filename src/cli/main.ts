@@ -6,6 +6,7 @@ import { versionInfo } from '../apiserver/discovery.js';
 import { enabledControllers } from '../controllers/manager.js';
 import { HttpsClient } from '../client/https.js';
 import { SimulatedAgent } from '../agent/simulated/agent.js';
+import { doctorCommand, DOCTOR_USAGE } from '../agent/host/doctor.js';
 import { durationMs, parseBool, parseCount, simulatedNodeOptions, SIMULATED_NODE_FLAGS, SIMULATED_NODE_USAGE, UsageError } from './flags.js';
 
 const USAGE = `usage: skiff <command> [flags]
@@ -14,6 +15,7 @@ commands:
   up        start a cluster on this machine (API server, controllers, scheduler; embedded SQLite store by default)
   server    start a control plane only (API server, controllers, scheduler); several on one etcd elect a leader
   agent     run nodes against a remote API server (today: --simulated nodes only)
+  doctor    check that this host can run real pods (crun, conmon, CNI, cgroups…); --fix applies safe fixes
   version   print the version
 
 skiff up / skiff server flags:
@@ -44,7 +46,8 @@ skiff agent flags:
   --nodes N               how many (default 1)
   --kubeconfig FILE       credentials and server (default $KUBECONFIG)
   --server URL            override the kubeconfig's server
-${SIMULATED_NODE_USAGE}`;
+${SIMULATED_NODE_USAGE}
+${DOCTOR_USAGE}`;
 
 const CONTROL_PLANE_FLAGS = {
   'data-dir': { type: 'string' },
@@ -167,6 +170,9 @@ async function main(): Promise<void> {
       return up(rest, cmd);
     case 'agent':
       return agent(rest);
+    case 'doctor':
+      process.exitCode = await doctorCommand(rest);
+      return;
     case 'version':
       console.log(JSON.stringify(versionInfo(), null, 2));
       return;
