@@ -1,0 +1,117 @@
+/**
+ * exec and attach over a websocket, as the kubelet serves them: the process's streams go out on
+ * their channels, stdin and terminal resizes come in, and when the process is done (and its output
+ * is out) the final Status goes on the error channel and the socket closes.
+ */
+import type { Readable } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { ProcessIO } from '../cri.js';
+import { Channel, exitStatus, frame, internalErrorStatus, parseMessage, parseResize, type RemoteCommandProtocol } from './channels.js';
+
+export interface RemoteCommandOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+}
+
+/** Bytes queued on the socket above which process output is paused. */
+const HIGH_WATER = 1 << 20;
+
+/**
+ * Runs one session. `start` creates the process (exec or attach) once the socket is open; it may
+ * throw (the container is gone), which ends the session with an InternalError Status.
+ */
+export async function serveRemoteCommand(
+  ws: WebSocket,
+  protocol: RemoteCommandProtocol,
+  opts: RemoteCommandOptions,
+  start: () => ProcessIO,
+  errorPrefix = 'error executing command in container',
+): Promise<void> {
+  const v5 = protocol === 'v5.channel.k8s.io';
+  const jsonStatus = v5 || protocol === 'v4.channel.k8s.io';
+  let socketClosed = false;
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  void closed.then(() => (socketClosed = true));
+
+  const send = (data: Buffer) => {
+    if (!socketClosed && ws.readyState === ws.OPEN) ws.send(data);
+  };
+  const writeStatus = (status: { status?: string; message?: string } & object) => {
+    if (jsonStatus) send(frame(Channel.error, JSON.stringify(status)));
+    // Before v4 the error channel carries only a failure's message, as text.
+    else if (status.status !== 'Success') send(frame(Channel.error, status.message ?? 'error'));
+  };
+  const finish = () => {
+    if (!socketClosed && ws.readyState === ws.OPEN) ws.close(1000);
+  };
+
+  // The kubelet's "connection established" signal: an empty message on the lowest writable channel.
+  send(frame(opts.stdout ? Channel.stdout : opts.stderr ? Channel.stderr : Channel.error));
+
+  let proc: ProcessIO;
+  try {
+    proc = start();
+  } catch (err) {
+    writeStatus(internalErrorStatus(`${errorPrefix}: ${(err as Error).message}`));
+    finish();
+    return;
+  }
+
+  ws.on('message', (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    const msg = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
+    if (!isBinary) return;
+    const m = parseMessage(msg, v5);
+    if (m.kind === 'close') {
+      if (m.channel === Channel.stdin) proc.stdin?.end();
+      return;
+    }
+    if (m.kind !== 'data') return;
+    if (m.channel === Channel.stdin && opts.stdin && proc.stdin && !proc.stdin.writableEnded) proc.stdin.write(m.data);
+    else if (m.channel === Channel.resize && opts.tty) {
+      const size = parseResize(m.data);
+      if (size) proc.resize(size.width, size.height);
+    }
+  });
+  proc.stdin?.on('error', () => undefined);
+
+  const pump = (stream: Readable | undefined, channel: number, wanted: boolean): Promise<void> => {
+    if (!stream) return Promise.resolve();
+    return new Promise((resolve) => {
+      stream.on('data', (chunk: Buffer | string) => {
+        if (!wanted) return;
+        send(frame(channel, typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+        if (ws.bufferedAmount > HIGH_WATER) {
+          stream.pause();
+          const wait = setInterval(() => {
+            if (socketClosed || ws.bufferedAmount < HIGH_WATER / 2) {
+              clearInterval(wait);
+              stream.resume();
+            }
+          }, 10);
+        }
+      });
+      stream.once('end', () => resolve());
+      stream.once('close', () => resolve());
+      stream.once('error', () => resolve());
+    });
+  };
+  const output = Promise.all([pump(proc.stdout, Channel.stdout, opts.stdout), pump(proc.stderr, Channel.stderr, opts.stderr)]);
+
+  // The client going away ends an exec (as the kubelet's context cancellation does).
+  void closed.then(() => proc.kill());
+
+  let code: number;
+  try {
+    code = await proc.exited;
+  } catch (err) {
+    await output;
+    writeStatus(internalErrorStatus(`${errorPrefix}: ${(err as Error).message}`));
+    finish();
+    return;
+  }
+  await output;
+  writeStatus(code >= 0 ? exitStatus(code) : internalErrorStatus(`${errorPrefix}: process ended by signal`));
+  finish();
+}
