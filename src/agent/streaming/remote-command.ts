@@ -6,7 +6,17 @@
 import type { Readable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { ProcessIO } from '../cri.js';
-import { Channel, exitStatus, frame, internalErrorStatus, parseMessage, parseResize, type RemoteCommandProtocol } from './channels.js';
+import {
+  Channel,
+  exitStatus,
+  frame,
+  internalErrorStatus,
+  parseMessage,
+  parseResize,
+  type Incoming,
+  type RemoteCommandProtocol,
+  type TerminalSize,
+} from './channels.js';
 
 export interface RemoteCommandOptions {
   stdin: boolean;
@@ -14,6 +24,9 @@ export interface RemoteCommandOptions {
   stderr: boolean;
   tty: boolean;
 }
+
+/** How long a terminal session waits for the client's first size before starting at 80x24. */
+const FIRST_RESIZE_WAIT_MS = 1000;
 
 /** Bytes queued on the socket above which process output is paused. */
 const HIGH_WATER = 1 << 20;
@@ -26,7 +39,7 @@ export async function serveRemoteCommand(
   ws: WebSocket,
   protocol: RemoteCommandProtocol,
   opts: RemoteCommandOptions,
-  start: () => ProcessIO,
+  start: (size?: TerminalSize) => ProcessIO,
   errorPrefix = 'error executing command in container',
 ): Promise<void> {
   const v5 = protocol === 'v5.channel.k8s.io';
@@ -50,31 +63,54 @@ export async function serveRemoteCommand(
   // The kubelet's "connection established" signal: an empty message on the lowest writable channel.
   send(frame(opts.stdout ? Channel.stdout : opts.stderr ? Channel.stderr : Channel.error));
 
-  let proc: ProcessIO;
+  // With a terminal, the client's first resize comes right after the upgrade: waiting for it
+  // (briefly) lets the process start at the right size instead of racing a resize.
+  let proc: ProcessIO | undefined;
+  let firstSize: TerminalSize | undefined;
+  let sizeArrived: () => void = () => undefined;
+  const sized = new Promise<void>((resolve) => (sizeArrived = resolve));
+  const early: Incoming[] = [];
+
+  const handle = (p: ProcessIO, m: Incoming) => {
+    if (m.kind === 'close') {
+      if (m.channel === Channel.stdin) p.stdin?.end();
+      return;
+    }
+    if (m.kind !== 'data') return;
+    if (m.channel === Channel.stdin && opts.stdin && p.stdin && !p.stdin.writableEnded) p.stdin.write(m.data);
+    else if (m.channel === Channel.resize && opts.tty) {
+      const size = parseResize(m.data);
+      if (size) p.resize(size.width, size.height);
+    }
+  };
+  ws.on('message', (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    if (!isBinary) return;
+    const msg = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
+    const m = parseMessage(msg, v5);
+    if (!proc) {
+      if (opts.tty && !firstSize && m.kind === 'data' && m.channel === Channel.resize) {
+        firstSize = parseResize(m.data);
+        if (firstSize) return sizeArrived();
+      }
+      early.push(m);
+      return;
+    }
+    handle(proc, m);
+  });
+
+  if (opts.tty) await Promise.race([sized, closed, new Promise<void>((r) => setTimeout(r, FIRST_RESIZE_WAIT_MS).unref())]);
+  if (socketClosed) return;
+  let p: ProcessIO;
   try {
-    proc = start();
+    p = start(firstSize);
   } catch (err) {
     writeStatus(internalErrorStatus(`${errorPrefix}: ${(err as Error).message}`));
     finish();
     return;
   }
-
-  ws.on('message', (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-    const msg = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
-    if (!isBinary) return;
-    const m = parseMessage(msg, v5);
-    if (m.kind === 'close') {
-      if (m.channel === Channel.stdin) proc.stdin?.end();
-      return;
-    }
-    if (m.kind !== 'data') return;
-    if (m.channel === Channel.stdin && opts.stdin && proc.stdin && !proc.stdin.writableEnded) proc.stdin.write(m.data);
-    else if (m.channel === Channel.resize && opts.tty) {
-      const size = parseResize(m.data);
-      if (size) proc.resize(size.width, size.height);
-    }
-  });
-  proc.stdin?.on('error', () => undefined);
+  proc = p;
+  p.stdin?.on('error', () => undefined);
+  for (const m of early.splice(0)) handle(p, m);
 
   const pump = (stream: Readable | undefined, channel: number, wanted: boolean): Promise<void> => {
     if (!stream) return Promise.resolve();
@@ -97,14 +133,14 @@ export async function serveRemoteCommand(
       stream.once('error', () => resolve());
     });
   };
-  const output = Promise.all([pump(proc.stdout, Channel.stdout, opts.stdout), pump(proc.stderr, Channel.stderr, opts.stderr)]);
+  const output = Promise.all([pump(p.stdout, Channel.stdout, opts.stdout), pump(p.stderr, Channel.stderr, opts.stderr)]);
 
   // The client going away ends an exec (as the kubelet's context cancellation does).
-  void closed.then(() => proc.kill());
+  void closed.then(() => p.kill());
 
   let code: number;
   try {
-    code = await proc.exited;
+    code = await p.exited;
   } catch (err) {
     await output;
     writeStatus(internalErrorStatus(`${errorPrefix}: ${(err as Error).message}`));

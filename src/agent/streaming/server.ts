@@ -167,7 +167,7 @@ export class StreamingServer {
         ws,
         ws.protocol as RemoteCommandProtocol,
         opts,
-        () => (what === 'exec' ? rt.exec(c.containerId, command, { tty: opts.tty, stdin: opts.stdin }) : rt.attach(c.containerId, { stdin: opts.stdin, tty: opts.tty })),
+        (size) => (what === 'exec' ? rt.exec(c.containerId, command, { tty: opts.tty, stdin: opts.stdin, cols: size?.width, rows: size?.height }) : rt.attach(c.containerId, { stdin: opts.stdin, tty: opts.tty })),
         what === 'exec' ? 'error executing command in container' : 'error attaching to container',
       );
       return;
