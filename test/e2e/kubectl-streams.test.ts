@@ -8,6 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { formatRecord } from '../../src/agent/logs/cri-log.js';
 import { issueLeaf } from '../../src/pki/issue.js';
 
 const NS = 'str-e2e';
+const KUBECTL_132 = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 const NODE = `str-node-${process.pid}`;
 
 interface Run {
@@ -30,9 +32,9 @@ interface Run {
 }
 
 /** kubectl with extra environment and optional stdin, collecting its output. */
-function run(s: SkiffProcess, args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<Run> {
+function run(s: SkiffProcess, args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number; bin?: string } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const p = spawn(findKubectl(), ['--kubeconfig', s.kubeconfig, ...args], { env: { ...process.env, HOME: s.dataDir, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(opts.bin ?? findKubectl(), ['--kubeconfig', s.kubeconfig, ...args], { env: { ...process.env, HOME: s.dataDir, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -171,10 +173,12 @@ describe('kubectl logs, exec, port-forward and cp through a node agent', () => {
   });
 
   it('kubectl exec: streams and the exit code', async () => {
+    const before = agent.stats.remoteCommand['v5.channel.k8s.io'] ?? 0;
     const r = await run(s, ['exec', '-n', NS, 'web', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.stdout, 'out\n');
     assert.match(r.stderr, /^err\n/);
+    assert.equal(agent.stats.remoteCommand['v5.channel.k8s.io'], before + 1, 'kubectl spoke v5.channel.k8s.io');
     const ok = await run(s, ['exec', '-n', NS, 'web', '--', 'sh', '-c', 'pwd']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout.trim(), pod.containers.get('app')!.dir);
@@ -202,6 +206,8 @@ describe('kubectl logs, exec, port-forward and cp through a node agent', () => {
 
   for (const websockets of ['true', 'false']) {
     it(`kubectl port-forward to an echo server (KUBECTL_PORT_FORWARD_WEBSOCKETS=${websockets})`, async () => {
+      const counter = websockets === 'true' ? 'portForwardSpdyTunnel' : 'portForwardSpdy';
+      const before = agent.stats[counter];
       const p = spawn(findKubectl(), ['--kubeconfig', s.kubeconfig, 'port-forward', '-n', NS, 'pod/web', `:${echoPort}`], {
         env: { ...process.env, HOME: s.dataDir, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets },
       });
@@ -226,11 +232,41 @@ describe('kubectl logs, exec, port-forward and cp through a node agent', () => {
           assert.equal(reply, msg, out);
         }
         assert.doesNotMatch(out, /error/i);
+        assert.equal(agent.stats[counter], before + 1, `one ${counter} session`);
       } finally {
         p.kill();
       }
     });
   }
+
+  it('kubectl 1.32 (websockets by default): exec -i and port-forward', { skip: !existsSync(KUBECTL_132) && `${KUBECTL_132} is not installed` }, async () => {
+    const r = await run(s, ['exec', '-i', '-n', NS, 'web', '--', 'sh', '-c', 'cat; exit 7'], { input: 'via 1.32\n', bin: KUBECTL_132 });
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.stdout, 'via 1.32\n');
+    const before = agent.stats.portForwardSpdyTunnel;
+    const p = spawn(KUBECTL_132, ['--kubeconfig', s.kubeconfig, 'port-forward', '-n', NS, 'pod/web', `:${echoPort}`], { env: { ...process.env, HOME: s.dataDir } });
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      const m = await waitForOutput(() => out, /Forwarding from 127\.0\.0\.1:(\d+) ->/, 'the local port');
+      const reply = await new Promise<string>((resolve, reject) => {
+        const c = net.connect(Number(m[1]), '127.0.0.1');
+        let got = '';
+        c.on('data', (b) => {
+          got += b.toString();
+          if (got.length >= 4) c.end();
+        });
+        c.on('close', () => resolve(got));
+        c.on('error', reject);
+        c.write('1.32');
+      });
+      assert.equal(reply, '1.32');
+      assert.equal(agent.stats.portForwardSpdyTunnel, before + 1, `kubectl 1.32 tunnels SPDY in a websocket by default:\n${out}`);
+    } finally {
+      p.kill();
+    }
+  });
 
   it('kubectl cp copies into the container and back out (tar over exec)', async () => {
     const dir = pod.containers.get('app')!.dir;

@@ -51,20 +51,38 @@ interface Authorized {
   groups: string[];
 }
 
+/** What the server has served, by protocol (for operators and tests). */
+export interface StreamingStats {
+  logs: number;
+  /** exec and attach sessions by negotiated websocket subprotocol. */
+  remoteCommand: Record<string, number>;
+  portForwardSpdy: number;
+  portForwardSpdyTunnel: number;
+  portForwardWebSocket: number;
+  /** Requests refused for their client certificate (401) or identity (403). */
+  refused: number;
+}
+
 export class StreamingServer {
+  readonly stats: StreamingStats = { logs: 0, remoteCommand: {}, portForwardSpdy: 0, portForwardSpdyTunnel: 0, portForwardWebSocket: 0, refused: 0 };
   private server: https.Server | undefined;
-  private readonly protocolsFor = new WeakMap<IncomingMessage, readonly string[]>();
-  private readonly wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    handleProtocols: (offered, req) => pickProtocol(offered, this.protocolsFor.get(req) ?? []) ?? false,
-  });
+  /**
+   * The subprotocol chosen for each upgrade. ws rejects Kubernetes' "SPDY/3.1+portforward.k8s.io"
+   * ('/' is not an RFC 7230 token character, but Go's websocket servers accept it), so the server
+   * negotiates itself and hands ws a request without the header.
+   */
+  private readonly chosen = new WeakMap<IncomingMessage, string>();
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   private readonly sockets = new Set<Duplex>();
 
   constructor(private readonly opts: StreamingServerOptions) {}
 
   async listen(): Promise<number> {
     const o = this.opts;
+    this.wss.on('headers', (headers, req) => {
+      const p = this.chosen.get(req);
+      if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
+    });
     const server = https.createServer({ cert: o.cert, key: o.key, ca: o.ca, requestCert: true, rejectUnauthorized: false });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.handleRequest(req, res).catch((err) => {
@@ -107,15 +125,19 @@ export class StreamingServer {
   /** 401 without a CA-signed client certificate, 403 for anyone but the API server and masters. */
   private authorize(req: IncomingMessage, verb: string, subresource: string): StreamingError | Authorized {
     const sock = req.socket as TLSSocket;
-    if (!sock.authorized) return { code: 401, message: 'Unauthorized' };
-    let user: Authorized;
+    let user: Authorized | undefined;
     try {
-      user = userFromCertificate(sock.getPeerCertificate());
+      if (sock.authorized) user = userFromCertificate(sock.getPeerCertificate());
     } catch {
+      user = undefined;
+    }
+    if (!user) {
+      this.stats.refused++;
       return { code: 401, message: 'Unauthorized' };
     }
     const allowed = this.opts.allowedUsers ?? [API_SERVER_KUBELET_CLIENT];
     if (user.groups.includes('system:masters') || allowed.includes(user.name)) return user;
+    this.stats.refused++;
     return { code: 403, message: `Forbidden (user=${user.name}, verb=${verb}, resource=nodes, subresource=${subresource})` };
   }
 
@@ -160,12 +182,14 @@ export class StreamingServer {
       if (what === 'exec' && command.length === 0) return writeRawError(socket, { code: 400, message: 'you must specify a command' });
       const c = await this.opts.backend.resolveContainer(segs[1], segs[2], segs[3]);
       if (isStreamingError(c)) return writeRawError(socket, c);
-      const ws = await this.accept(req, socket, head, REMOTE_COMMAND_PROTOCOLS);
-      if (!ws) return;
+      const accepted = await this.accept(req, socket, head, REMOTE_COMMAND_PROTOCOLS);
+      if (!accepted) return;
+      const { ws, protocol } = accepted;
       const rt = this.opts.backend.runtime;
+      this.stats.remoteCommand[protocol || '(none)'] = (this.stats.remoteCommand[protocol || '(none)'] ?? 0) + 1;
       await serveRemoteCommand(
         ws,
-        ws.protocol as RemoteCommandProtocol,
+        protocol as RemoteCommandProtocol,
         opts,
         (size) => (what === 'exec' ? rt.exec(c.containerId, command, { tty: opts.tty, stdin: opts.stdin, cols: size?.width, rows: size?.height }) : rt.attach(c.containerId, { stdin: opts.stdin, tty: opts.tty })),
         what === 'exec' ? 'error executing command in container' : 'error attaching to container',
@@ -184,13 +208,16 @@ export class StreamingServer {
         }
         socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n');
         if (head.length) socket.unshift(head);
+        this.stats.portForwardSpdy++;
         serveSpdyPortForward(socket, target);
         return;
       }
       if (upgrade === 'websocket') {
-        const ws = await this.accept(req, socket, head, [SPDY_TUNNEL_PROTOCOL, ...PORT_FORWARD_WS_PROTOCOLS]);
-        if (!ws) return;
-        if (ws.protocol === SPDY_TUNNEL_PROTOCOL) {
+        const accepted = await this.accept(req, socket, head, [SPDY_TUNNEL_PROTOCOL, ...PORT_FORWARD_WS_PROTOCOLS]);
+        if (!accepted) return;
+        const { ws, protocol } = accepted;
+        if (protocol === SPDY_TUNNEL_PROTOCOL) {
+          this.stats.portForwardSpdyTunnel++;
           serveSpdyPortForward(createWebSocketStream(ws), target);
           return;
         }
@@ -199,6 +226,7 @@ export class StreamingServer {
           ws.close(1008, ports);
           return;
         }
+        this.stats.portForwardWebSocket++;
         serveWebSocketPortForward(ws, ports, target);
         return;
       }
@@ -208,18 +236,20 @@ export class StreamingServer {
   }
 
   /** Completes a websocket handshake with one of `protocols`; undefined (and 400) when none fits. */
-  private accept(req: IncomingMessage, socket: Duplex, head: Buffer, protocols: readonly string[]): Promise<WebSocket | undefined> {
+  private accept(req: IncomingMessage, socket: Duplex, head: Buffer, protocols: readonly string[]): Promise<{ ws: WebSocket; protocol: string } | undefined> {
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    if (offered.length > 0 && !pickProtocol(offered, protocols)) {
+    const protocol = pickProtocol(offered, protocols) ?? '';
+    if (offered.length > 0 && !protocol) {
       writeRawError(socket, { code: 400, message: `unable to upgrade: requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${protocols.join(' ')}]` });
       return Promise.resolve(undefined);
     }
+    delete req.headers['sec-websocket-protocol'];
+    if (protocol) this.chosen.set(req, protocol);
     return new Promise((resolve) => {
-      this.protocolsFor.set(req, protocols);
-      this.wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
+      this.wss.handleUpgrade(req, socket, head, (ws) => resolve({ ws, protocol }));
     });
   }
 
@@ -250,6 +280,7 @@ export class StreamingServer {
       return sendError(res, { code: 400, message: `previous terminated container "${container}" in pod "${pod}" not found` });
     }
     const follow = bool('follow') && !previous;
+    this.stats.logs++;
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
