@@ -65,7 +65,7 @@ export async function serveRemoteCommand(
 
   // With a terminal, the client's first resize comes right after the upgrade: waiting for it
   // (briefly) lets the process start at the right size instead of racing a resize.
-  let proc: ProcessIO | undefined;
+  const running: { proc?: ProcessIO } = {};
   let firstSize: TerminalSize | undefined;
   let sizeArrived: () => void = () => undefined;
   const sized = new Promise<void>((resolve) => (sizeArrived = resolve));
@@ -87,7 +87,7 @@ export async function serveRemoteCommand(
     if (!isBinary) return;
     const msg = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
     const m = parseMessage(msg, v5);
-    if (!proc) {
+    if (!running.proc) {
       if (opts.tty && !firstSize && m.kind === 'data' && m.channel === Channel.resize) {
         firstSize = parseResize(m.data);
         if (firstSize) return sizeArrived();
@@ -95,7 +95,7 @@ export async function serveRemoteCommand(
       early.push(m);
       return;
     }
-    handle(proc, m);
+    handle(running.proc, m);
   });
 
   if (opts.tty) await Promise.race([sized, closed, new Promise<void>((r) => setTimeout(r, FIRST_RESIZE_WAIT_MS).unref())]);
@@ -108,7 +108,7 @@ export async function serveRemoteCommand(
     finish();
     return;
   }
-  proc = p;
+  running.proc = p;
   p.stdin?.on('error', () => undefined);
   for (const m of early.splice(0)) handle(p, m);
 
