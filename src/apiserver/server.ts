@@ -27,6 +27,8 @@ import { userFromCertificate } from '../pki/identity.js';
 import { namespaceLifecycle } from './admission/namespace-lifecycle.js';
 import { defaultTolerationSeconds } from './admission/default-toleration-seconds.js';
 import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-allocation.js';
+import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientConfig } from './pod-streams.js';
+import type { Duplex } from 'node:stream';
 
 export interface TlsOptions {
   cert: string;
@@ -42,6 +44,8 @@ export interface ApiServerOptions {
   tls?: TlsOptions;
   /** Where Service cluster IPs come from (default 10.96.0.0/12). */
   serviceCidr?: string;
+  /** How to reach node agents for pods/log, exec, attach and portforward. */
+  kubeletClient?: KubeletClientConfig;
 }
 
 export interface UserInfo {
@@ -59,6 +63,7 @@ export class ApiServer {
   private openapiV2: OpenApiV2 | undefined;
   private ready = false;
   private readonly deps: HandlerDeps;
+  private readonly podStreams: PodStreams;
   /** Serialized discovery documents; dropped whenever the registry changes. */
   private readonly discoveryCache = new Map<string, string>();
 
@@ -68,6 +73,7 @@ export class ApiServer {
     const admission = [namespaceLifecycle(opts.store, this.cache), defaultTolerationSeconds(), new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR)];
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
+    this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
     this.registry.onChange(() => {
       this.openapi = undefined;
       this.openapiV2 = undefined;
@@ -89,6 +95,11 @@ export class ApiServer {
     this.server = tls
       ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, handler)
       : http.createServer(handler);
+    // exec, attach and port-forward arrive as upgrades (websocket, SPDY).
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      this.handleUpgrade(req, socket, head).catch((err) => writeUpgradeError(socket, err));
+    });
     // Watches and log streams are long-lived; Node's default request timeout would cut them.
     this.server.requestTimeout = 0;
     this.server.headersTimeout = 60_000;
@@ -151,9 +162,23 @@ export class ApiServer {
     const info = parseRequestInfo(method, path, query);
     if (!info.isResourceRequest) return this.serveNonResource(req, res, path);
 
+    if (isPodStreamRequest(info)) return this.podStreams.serve(req, res, info, query);
     const entry = this.registry.lookup(info.group, info.version, info.resource);
     if (!entry) throw errors.pathNotFound();
     await handleResource(this.deps, req, res, info, entry, query);
+  }
+
+  /** An upgrade request: only the pod streams take one; the rest are refused as an HTTP answer. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+    if (!this.authenticate(req)) throw errors.unauthorized();
+    if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
+    const info = parseRequestInfo(req.method ?? 'GET', path, query);
+    if (!info.isResourceRequest || !isPodStreamRequest(info)) throw errors.badRequest('this resource does not support upgrades');
+    await this.podStreams.upgrade(req, socket, head, info, query);
   }
 
   private serveHealth(path: string, res: ServerResponse): boolean {

@@ -20,6 +20,7 @@ import type { SimulatedAgentOptions } from '../agent/simulated/config.js';
 import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
 import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseCidr } from '../apiserver/admission/service-allocation.js';
+import { ensureKubeletClientCert } from '../apiserver/kubelet-client.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -73,7 +74,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       : openStore({ kind: 'sqlite', path: join(opts.dataDir, 'state.db') }),
   ]);
   const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
-  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert } });
+  const kubeletClient = await ensureKubeletClientCert(opts.dataDir, pki);
+  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient });
   await server.start();
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
