@@ -400,3 +400,23 @@ test('fsGroup: projected files are group-readable by it, emptyDir is setgid to i
     source.unregisterPod(uid);
   }
 });
+
+test('concurrent setUp and refresh of one pod leave exactly one version', async () => {
+  const c = cluster.client;
+  await c.create(CONFIG_MAPS, NS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'busy' }, data: { k: '1' } });
+  const uid = `uid-${randomBytes(4).toString('hex')}`;
+  const pod = podOf(uid, { containers: [], volumes: [{ name: 'busy', configMap: { name: 'busy' } }] });
+  // Read straight from the API (not registered), so every call sees the newest object.
+  try {
+    await vm.setUp(pod, ctx);
+    await c.patch(CONFIG_MAPS, NS, 'busy', 'application/merge-patch+json', { data: { k: '2' } });
+    const results = await Promise.all([vm.refresh(pod), vm.setUp(pod, ctx), vm.refresh(pod), vm.refresh(pod)]);
+    const changed = results.filter((r): r is { changed: string[]; errors: VolumeError[] } => 'changed' in r).flatMap((r) => r.changed);
+    assert.deepEqual(changed, ['busy'], 'only the first refresh writes');
+    const dir = join(root, uid, 'volumes', 'kubernetes.io~configmap', 'busy');
+    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith('..')).length, 2, '..data and one version');
+    assert.equal(await readFile(join(dir, 'k'), 'utf8'), '2');
+  } finally {
+    await vm.tearDown(uid);
+  }
+});

@@ -111,6 +111,8 @@ interface PodState {
 
 export class VolumeManager {
   private readonly pods = new Map<string, PodState>();
+  /** The last operation queued per pod: setUp, refresh and tearDown of one pod never overlap. */
+  private readonly tails = new Map<string, Promise<unknown>>();
   private readonly now: () => Date;
   private readonly log: (msg: string) => void;
 
@@ -134,6 +136,10 @@ export class VolumeManager {
   async setUp(pod: KubeObject, _ctx: VolumeContext): Promise<PodVolumes> {
     const uid = pod.metadata?.uid;
     if (!uid || uid.includes('/') || uid === '.' || uid === '..') throw new Error('pod has no usable uid');
+    return this.serialized(uid, () => this.setUpNow(uid, pod));
+  }
+
+  private async setUpNow(uid: string, pod: KubeObject): Promise<PodVolumes> {
     const state = this.pods.get(uid) ?? { pod, volumes: new Map() };
     state.pod = pod;
     this.pods.set(uid, state);
@@ -157,8 +163,12 @@ export class VolumeManager {
    * worker calls it periodically and on ConfigMap/Secret events). Returns the volumes whose
    * contents changed and those that failed (their old contents stay, as upstream).
    */
-  async refresh(pod: KubeObject): Promise<{ changed: string[]; errors: VolumeError[] }> {
+  refresh(pod: KubeObject): Promise<{ changed: string[]; errors: VolumeError[] }> {
     const uid = pod.metadata?.uid ?? '';
+    return this.serialized(uid, () => this.refreshNow(uid, pod));
+  }
+
+  private async refreshNow(uid: string, pod: KubeObject): Promise<{ changed: string[]; errors: VolumeError[] }> {
     const state = this.pods.get(uid);
     const changed: string[] = [];
     const errors: VolumeError[] = [];
@@ -222,6 +232,10 @@ export class VolumeManager {
   /** Unmounts the pod's tmpfs volumes and removes its volume directories. */
   async tearDown(podUid: string): Promise<void> {
     if (!podUid || podUid.includes('/') || podUid === '.' || podUid === '..') return;
+    return this.serialized(podUid, () => this.tearDownNow(podUid));
+  }
+
+  private async tearDownNow(podUid: string): Promise<void> {
     this.pods.delete(podUid);
     const volumesDir = join(this.podDir(podUid), 'volumes');
     await unmountUnder(volumesDir);
@@ -231,6 +245,17 @@ export class VolumeManager {
     } catch {
       // the pod dir was never made, or holds what others keep there
     }
+  }
+
+  private serialized<T>(uid: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(uid) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.tails.set(uid, tail);
+    void tail.then(() => {
+      if (this.tails.get(uid) === tail) this.tails.delete(uid);
+    });
+    return next;
   }
 
   // ---- per type ----
