@@ -105,7 +105,6 @@ export class NodeAgent {
       specs: c.specs,
       credentials: c.credentials,
       sandboxSpec: c.sandboxSpec,
-      stateRoot: opts.stateRoot,
       logRoot: opts.logRoot,
       addressExhausted: (x) => this.node.setAddressExhausted(x),
       crashLoopBackOffMs: opts.crashLoopBackOffMs ?? { initial: 10_000, max: 300_000 },
@@ -173,6 +172,16 @@ export class NodeAgent {
   worker(namespace: string, name: string): PodWorker | undefined {
     for (const w of this.workers.values()) if (w.namespace === namespace && w.name === name) return w;
     return undefined;
+  }
+
+  /** The newest copy of a pod bound here. */
+  podByUid(uid: string): KubeObject | undefined {
+    return this.workers.get(uid)?.currentPod();
+  }
+
+  /** The streaming server's port, once it listens (before start). */
+  setPort(port: number): void {
+    this.node.setPort(port);
   }
 
   /** Pods (by UID) that have a worker, for image GC and diagnostics. */

@@ -38,16 +38,22 @@ export interface LocalNodeOptions {
 export class LocalNode extends NodeRegistration {
   readonly hostIP: string;
   private exhausted = false;
+  private port: number;
 
   constructor(private readonly opts: LocalNodeOptions) {
     super(opts.name, opts.client, opts.timings);
     this.hostIP = opts.nodeIP ?? primaryIPv4() ?? '127.0.0.1';
+    this.port = opts.port;
   }
 
   /** The node's podCIDR once node IPAM has given it one. */
   podCIDR(): string | undefined {
     const c = this.current()?.spec?.podCIDR;
     return typeof c === 'string' && c ? c : undefined;
+  }
+
+  setPort(port: number): void {
+    this.port = port;
   }
 
   setAddressExhausted(exhausted: boolean): void {
@@ -133,7 +139,7 @@ export class LocalNode extends NodeRegistration {
         { type: 'InternalIP', address: this.hostIP },
         { type: 'Hostname', address: this.name },
       ],
-      daemonEndpoints: { kubeletEndpoint: { Port: this.opts.port } },
+      daemonEndpoints: { kubeletEndpoint: { Port: this.port } },
       nodeInfo: {
         machineID: readText('/etc/machine-id'),
         systemUUID: readText('/sys/class/dmi/id/product_uuid') || readText('/etc/machine-id'),

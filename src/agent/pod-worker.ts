@@ -37,7 +37,6 @@ export interface ContainerSpecFactory {
     container: Record<string, any>;
     sandbox: SandboxInfo;
     image: PulledImage;
-    rootfs: string;
     attempt: number;
     logPath: string;
     hostIP: string;
@@ -64,8 +63,6 @@ export interface PodWorkerContext {
   /** The dockerconfigjson credentials of the pod's imagePullSecrets. */
   credentials(pod: KubeObject): Promise<RegistryCredential[]>;
   sandboxSpec(pod: KubeObject): SandboxSpec;
-  /** Where container root filesystems live: `<stateRoot>/containers/<id>`. */
-  stateRoot: string;
   /** `/var/log/pods`. */
   logRoot: string;
   /** The sandbox could not get an address: the node says so. */
@@ -162,8 +159,6 @@ export class PodWorker {
     for (const list of this.dead.values()) ids.push(...list);
     for (const id of ids) {
       await rt.removeContainer(id).catch((err) => this.ctx.log(`pod ${this.key()}: removing container ${id}: ${(err as Error).message}`));
-      await this.ctx.images.unmountRootfs(this.containerDir(id)).catch(() => undefined);
-      await rm(this.containerDir(id), { recursive: true, force: true }).catch(() => undefined);
     }
     this.live.clear();
     this.dead.clear();
@@ -225,8 +220,8 @@ export class PodWorker {
     return { current, previous, attempt: r.restartCount };
   }
 
-  podKey(): string {
-    return this.key();
+  currentPod(): KubeObject {
+    return this.pod;
   }
 
   // ---- the lifecycle ----
@@ -400,35 +395,30 @@ export class PodWorker {
     // The container's configuration: a missing ConfigMap key leaves it waiting, and is retried.
     const attempt = r.id ? r.restartCount + 1 : r.restartCount;
     const logPath = join(this.podLogDir(), r.name, `${attempt}.log`);
-    const tmpDir = join(this.ctx.stateRoot, 'containers', `${this.uid}-${r.name}-${attempt}`);
     let spec: ContainerSpec;
-    let rootfs: string;
     try {
       await mkdir(join(this.podLogDir(), r.name), { recursive: true });
-      await mkdir(tmpDir, { recursive: true });
-      rootfs = await this.ctx.images.mountRootfs(pulled, tmpDir);
-      spec = await this.ctx.specs.build({ pod: this.pod, container: c, sandbox, image: pulled, rootfs, attempt, logPath, hostIP: this.ctx.hostIP });
+      spec = await this.ctx.specs.build({ pod: this.pod, container: c, sandbox, image: pulled, attempt, logPath, hostIP: this.ctx.hostIP });
     } catch (err) {
-      await this.ctx.images.unmountRootfs(tmpDir).catch(() => undefined);
       const message = (err as Error).message;
+      const reason = (err as { reason?: unknown }).reason === 'CreateContainerError' ? 'CreateContainerError' : 'CreateContainerConfigError';
       this.event('Warning', 'Failed', `Error: ${message}`, r);
-      this.setWaiting(r, 'CreateContainerConfigError', message);
+      this.setWaiting(r, reason, message);
       this.after(CONFIG_RETRY_MS, () => this.kick());
       return;
     }
 
     let id: string;
     try {
+      // The runtime mounts the container's root filesystem from the image.
       id = await this.ctx.runtime.createContainer(spec);
     } catch (err) {
-      await this.ctx.images.unmountRootfs(tmpDir).catch(() => undefined);
       const message = (err as Error).message;
       this.event('Warning', 'Failed', `Error: ${message}`, r);
       this.setWaiting(r, 'CreateContainerError', message);
       this.after(CONFIG_RETRY_MS, () => this.kick());
       return;
     }
-    this.containerDirs.set(id, tmpDir);
     this.event('Normal', 'Created', `Created container ${r.name}`, r);
     const l: Live = { id, attempt, probes: [] };
     this.live.set(r.name, l);
@@ -476,12 +466,6 @@ export class PodWorker {
     }
     this.startProbes(r, c, l);
     this.requestWrite();
-  }
-
-  private readonly containerDirs = new Map<string, string>();
-
-  private containerDir(id: string): string {
-    return this.containerDirs.get(id) ?? join(this.ctx.stateRoot, 'containers', id);
   }
 
   private setWaiting(r: ContainerRecord, reason: string, message: string): void {
@@ -757,8 +741,6 @@ export class PodWorker {
       const old = list.shift()!;
       void this.ctx.runtime
         .removeContainer(old)
-        .then(() => this.ctx.images.unmountRootfs(this.containerDir(old)))
-        .then(() => rm(this.containerDir(old), { recursive: true, force: true }))
         .catch((err) => this.ctx.log(`pod ${this.key()}: removing old container ${old}: ${(err as Error).message}`));
     }
   }

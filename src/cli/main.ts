@@ -1,11 +1,16 @@
 /** The `skiff` command: `up` (a whole cluster on this machine), `server` (a control plane), `agent` (nodes) and `version`. */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { startControlPlane } from '../cluster/control-plane.js';
 import { versionInfo } from '../apiserver/discovery.js';
 import { enabledControllers } from '../controllers/manager.js';
 import { HttpsClient } from '../client/https.js';
 import { SimulatedAgent } from '../agent/simulated/agent.js';
+import { startLocalAgent, type LocalAgentOptions } from '../agent/local.js';
+import { defaultNodeName } from '../agent/local-node.js';
+import type { ControllerSettings } from '../controllers/manager.js';
 import { doctorCommand, DOCTOR_USAGE } from '../agent/host/doctor.js';
 import { durationMs, parseBool, parseCount, simulatedNodeOptions, SIMULATED_NODE_FLAGS, SIMULATED_NODE_USAGE, UsageError } from './flags.js';
 
@@ -14,7 +19,7 @@ const USAGE = `usage: skiff <command> [flags]
 commands:
   up        start a cluster on this machine (API server, controllers, scheduler; embedded SQLite store by default)
   server    start a control plane only (API server, controllers, scheduler); several on one etcd elect a leader
-  agent     run nodes against a remote API server (today: --simulated nodes only)
+  agent     run this machine's node (or --simulated nodes) against a remote API server
   doctor    check that this host can run real pods (crun, conmon, CNI, cgroups…); --fix applies safe fixes
   version   print the version
 
@@ -34,18 +39,30 @@ skiff up / skiff server flags:
   --leader-elect-retry-period D     how often candidates try to acquire or renew (default 2s)
   --node-monitor-grace-period D     how long a node may go without renewing its Lease before it is
                                     marked Unknown and tainted unreachable (default 40s)
+  --cluster-cidr CIDR     where nodes' pod CIDRs are cut from (default 10.244.0.0/16)
+  --node-cidr-mask-size N the size of each node's pod CIDR (default 24)
 
 skiff up only:
   --simulated-nodes N     also run N simulated nodes (sim-0 ... sim-N-1, labelled skiff.dev/simulated=true):
                           pods go through their whole lifecycle without running any process
-  --no-agent              run no local node (the real node agent arrives with the next release; today
-                          skiff up runs no real node either way)
+  --no-agent              run no local node (by default skiff up runs this machine's node: real
+                          containers with crun, which needs root; see skiff doctor)
+  --simulated-nodes implies --no-agent.
 ${SIMULATED_NODE_USAGE}
+node agent flags (skiff up, skiff agent):
+  --node-name NAME        the Node's name (default: the host name)
+  --root-dir DIR          agent state: images, containers, volumes, logs (default <data-dir>/agent for
+                          skiff up, /var/lib/skiff/agent for skiff agent)
+  --kubelet-port N        the port the API server reaches the agent on for logs/exec (default 10250)
+  --node-ip ADDR          the address the Node reports (default: the host's first IPv4)
+  --registry-mirror R=URL pull images of registry R from URL first (repeatable), e.g.
+                          docker.io=http://127.0.0.1:5001
+
 skiff agent flags:
-  --simulated             run simulated nodes (required today: the real agent is not there yet)
-  --nodes N               how many (default 1)
   --kubeconfig FILE       credentials and server (default $KUBECONFIG)
   --server URL            override the kubeconfig's server
+  --simulated             run simulated nodes instead of this machine's node
+  --nodes N               how many simulated nodes (default 1)
 ${SIMULATED_NODE_USAGE}
 ${DOCTOR_USAGE}`;
 
@@ -64,14 +81,43 @@ const CONTROL_PLANE_FLAGS = {
   'leader-elect-renew-deadline': { type: 'string' },
   'leader-elect-retry-period': { type: 'string' },
   'node-monitor-grace-period': { type: 'string' },
+  'cluster-cidr': { type: 'string' },
+  'node-cidr-mask-size': { type: 'string' },
 } as const;
+
+const AGENT_FLAGS = {
+  'node-name': { type: 'string' },
+  'root-dir': { type: 'string' },
+  'kubelet-port': { type: 'string' },
+  'node-ip': { type: 'string' },
+  'registry-mirror': { type: 'string', multiple: true },
+} as const;
+
+/** The real agent's options from its flags. */
+function agentOptions(v: Record<string, unknown>, defaultRoot: string): Omit<LocalAgentOptions, 'clusterCA'> {
+  const mirrors: Record<string, string[]> = {};
+  for (const m of (v['registry-mirror'] as string[] | undefined) ?? []) {
+    const eq = m.indexOf('=');
+    if (eq <= 0 || !/^https?:\/\//.test(m.slice(eq + 1))) throw new UsageError(`--registry-mirror wants REGISTRY=URL (http:// or https://), not ${m}`);
+    (mirrors[m.slice(0, eq)] ??= []).push(m.slice(eq + 1));
+  }
+  const port = v['kubelet-port'] === undefined ? 10250 : parseCount('--kubelet-port', String(v['kubelet-port']));
+  if (port > 65535) throw new UsageError(`--kubelet-port must be a port number, not ${v['kubelet-port']}`);
+  return {
+    nodeName: v['node-name'] as string | undefined,
+    root: resolve((v['root-dir'] as string | undefined) ?? defaultRoot),
+    port,
+    nodeIP: v['node-ip'] as string | undefined,
+    mirrors,
+  };
+}
 
 async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
       ...CONTROL_PLANE_FLAGS,
-      ...(command === 'up' ? { 'simulated-nodes': { type: 'string' }, 'no-agent': { type: 'boolean' }, ...SIMULATED_NODE_FLAGS } : {}),
+      ...(command === 'up' ? { 'simulated-nodes': { type: 'string' }, 'no-agent': { type: 'boolean' }, ...SIMULATED_NODE_FLAGS, ...AGENT_FLAGS } : {}),
     },
     strict: true,
   });
@@ -89,7 +135,6 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
     throw new UsageError(`--controllers: ${(err as Error).message}`);
   }
   const simulatedNodes = v['simulated-nodes'] === undefined ? 0 : parseCount('--simulated-nodes', v['simulated-nodes']);
-  if (simulatedNodes > 0 && v['no-agent']) throw new UsageError('--simulated-nodes and --no-agent exclude each other');
   const simulated = simulatedNodes > 0 ? simulatedNodeOptions(simulatedNodes, values as Record<string, string>) : undefined;
   const seconds = (flag: string) => {
     const ms = durationMs(`--${flag}`, v[flag]);
@@ -97,6 +142,12 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
   };
   const nodeMonitorGrace = durationMs('--node-monitor-grace-period', v['node-monitor-grace-period']);
   const dataDir = resolve(v['data-dir'] ?? process.env.SKIFF_DATA_DIR ?? '.skiff');
+  const localAgent = command === 'up' && !simulated && !v['no-agent'] ? agentOptions(values, join(dataDir, 'agent')) : undefined;
+  const maskSize = v['node-cidr-mask-size'] === undefined ? undefined : parseCount('--node-cidr-mask-size', v['node-cidr-mask-size']);
+  const controllerSettings: ControllerSettings = {
+    nodeipam: { clusterCIDR: v['cluster-cidr'], nodeCIDRMaskSize: maskSize },
+    ...(nodeMonitorGrace === undefined ? {} : { 'node-lifecycle': { nodeMonitorGracePeriodMs: nodeMonitorGrace, nodeMonitorPeriodMs: Math.min(5000, nodeMonitorGrace / 4) } }),
+  };
   const started = Date.now();
   const cp = await startControlPlane({
     dataDir,
@@ -114,12 +165,13 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
       retryPeriodSeconds: seconds('leader-elect-retry-period'),
     },
     controllers,
-    controllerSettings: nodeMonitorGrace === undefined ? undefined : { 'node-lifecycle': { nodeMonitorGracePeriodMs: nodeMonitorGrace, nodeMonitorPeriodMs: Math.min(5000, nodeMonitorGrace / 4) } },
+    controllerSettings,
     simulatedNodes: simulated,
+    localAgent,
   });
   console.log(`skiff ${command}: API server ready at ${cp.url} (${storage} store, ${Date.now() - started} ms)`);
   if (simulated) console.log(`skiff ${command}: ${simulatedNodes} simulated node(s) registered`);
-  else if (command === 'up') console.log(`skiff up: no node runs here yet (real pods arrive with the node agent); try --simulated-nodes N`);
+  else if (localAgent) console.log(`skiff up: node ${localAgent.nodeName ?? defaultNodeName()} runs here (crun), state in ${localAgent.root}`);
   console.log(`skiff: to use it:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  kubectl get namespaces`);
   onSignals(() => cp.stop());
 }
@@ -127,21 +179,41 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
 async function agent(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { simulated: { type: 'boolean' }, nodes: { type: 'string' }, kubeconfig: { type: 'string' }, server: { type: 'string' }, ...SIMULATED_NODE_FLAGS },
+    options: { simulated: { type: 'boolean' }, nodes: { type: 'string' }, kubeconfig: { type: 'string' }, server: { type: 'string' }, ...SIMULATED_NODE_FLAGS, ...AGENT_FLAGS },
     strict: true,
   });
-  if (!values.simulated) throw new UsageError('skiff agent runs simulated nodes only for now: pass --simulated (the real node agent is not built yet)');
   const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
   if (!kubeconfig) throw new UsageError('skiff agent needs --kubeconfig FILE (or $KUBECONFIG)');
-  const count = parseCount('--nodes', values.nodes ?? '1', 1);
   const client = await HttpsClient.fromKubeconfig(resolve(kubeconfig), values.server);
-  const sim = new SimulatedAgent(client, simulatedNodeOptions(count, values));
-  await sim.start();
-  console.log(`skiff agent: ${count} simulated node(s) running: ${sim.nodeNames().slice(0, 5).join(', ')}${count > 5 ? ', ...' : ''}`);
+  if (values.simulated) {
+    const count = parseCount('--nodes', values.nodes ?? '1', 1);
+    const sim = new SimulatedAgent(client, simulatedNodeOptions(count, values));
+    await sim.start();
+    console.log(`skiff agent: ${count} simulated node(s) running: ${sim.nodeNames().slice(0, 5).join(', ')}${count > 5 ? ', ...' : ''}`);
+    onSignals(async () => {
+      await sim.stop();
+      client.close();
+    });
+    return;
+  }
+  if (values.nodes !== undefined) throw new UsageError('--nodes is for --simulated agents: a real agent runs this machine only');
+  const opts = agentOptions(values, '/var/lib/skiff/agent');
+  const clusterCA = await kubeconfigCA(resolve(kubeconfig));
+  const local = await startLocalAgent(client, { ...opts, clusterCA });
+  console.log(`skiff agent: node ${local.agent.node.name} ready (logs/exec on port ${local.port}), state in ${opts.root}`);
   onSignals(async () => {
-    await sim.stop();
+    await local.stop();
     client.close();
   });
+}
+
+/** The cluster CA from a kubeconfig: the agent lets in only clients it signed (the API server). */
+async function kubeconfigCA(path: string): Promise<string> {
+  const doc = parseYaml(await readFile(path, 'utf8')) as { clusters?: { cluster?: Record<string, string> }[] };
+  const cluster = doc?.clusters?.[0]?.cluster ?? {};
+  if (cluster['certificate-authority-data']) return Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8');
+  if (cluster['certificate-authority']) return readFile(resolve(dirname(path), cluster['certificate-authority']), 'utf8');
+  throw new UsageError(`${path} names no certificate authority: the agent needs the cluster CA to know the API server`);
 }
 
 function onSignals(stop: () => Promise<void>): void {

@@ -13,6 +13,7 @@ import { InProcessClient } from '../client/in-process.js';
 import { ControllerManager, type Controller, type ControllerSettings } from '../controllers/manager.js';
 import { LeaderElected, type ElectionTiming } from './leader-elected.js';
 import { SimulatedAgent } from '../agent/simulated/agent.js';
+import { startLocalAgent, type LocalAgentOptions } from '../agent/local.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { SharedInformers } from '../client/shared-informers.js';
 import { newControllerContext } from '../controllers/context.js';
@@ -44,6 +45,8 @@ export interface ControlPlaneOptions {
   controllerSettings?: ControllerSettings;
   /** Simulated nodes to run in this process (scale tests and benchmarks; no processes run). */
   simulatedNodes?: SimulatedAgentOptions;
+  /** A real node agent on this machine, in this process (`skiff up`). */
+  localAgent?: Omit<LocalAgentOptions, 'clusterCA'>;
 }
 
 export interface ControlPlane {
@@ -88,6 +91,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const agent = new SimulatedAgent(client, opts.simulatedNodes);
     await agent.start();
     components.push(agent);
+  }
+  if (opts.localAgent) {
+    const local = await startLocalAgent(client, { ...opts.localAgent, clusterCA: pki.caCert });
+    // The agent goes first at stop (unshift), while the API it reports to is still up.
+    components.unshift({ start: () => undefined, stop: () => local.stop() });
   }
   const compactor = new Compactor(store);
   compactor.start();

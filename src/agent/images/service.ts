@@ -83,6 +83,13 @@ export class LocalImageService implements ImageService {
     return this.store.mountRootfs(record, containerDir);
   }
 
+  /** The image's flattened root filesystem (read-only use: /etc/passwd lookups). */
+  async rootfsOf(image: PulledImage): Promise<string> {
+    const record = this.store.getById(image.id);
+    if (!record) throw new Error(`image ${image.reference} (${image.id}) is not present on this node`);
+    return this.store.ensureRootfs(record);
+  }
+
   unmountRootfs(containerDir: string): Promise<void> {
     return this.store.unmountRootfs(containerDir);
   }

@@ -437,6 +437,19 @@ export class CrunRuntime implements ContainerRuntime {
     this.exitListeners.push(listener);
   }
 
+  /** Resolves once the container is not running (at once if it is not, or is unknown). */
+  waitForExit(id: string): Promise<void> {
+    if (this.containers.get(id)?.status.phase !== 'running') return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (st: ContainerStatus) => {
+        if (st.id !== id) return;
+        this.exitListeners.splice(this.exitListeners.indexOf(check), 1);
+        resolve();
+      };
+      this.exitListeners.push(check);
+    });
+  }
+
   // ------------------------------------------------------------------------------------------
   // Exits
 
