@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, errors } from '../api/errors.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan, yamlDecodeProblem } from './nesting.js';
 
 /** Upstream's request body limit (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -68,10 +69,7 @@ export function decodeBody(body: Buffer, contentType: string | undefined): unkno
   }
 }
 
-/** Go's JSON decoder stops at this nesting depth; deeper bodies are refused, not parsed. */
-const MAX_JSON_DEPTH = 10_000;
-
-/** JSON.parse with upstream's depth limit (a 400, like Go's "exceeded max depth"). */
+/** JSON.parse with a depth limit (a 400, like Go's "exceeded max depth"; see nesting.ts for its value). */
 export function parseJson(text: string): unknown {
   let depth = 0;
   let inString = false;
@@ -82,19 +80,27 @@ export function parseJson(text: string): unknown {
       else if (c === 34 /* " */) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > MAX_JSON_DEPTH) throw errors.badRequest(`json: exceeded max depth of ${MAX_JSON_DEPTH}`);
+      if (++depth > MAX_NESTING_DEPTH) throw errors.badRequest(`json: exceeded max depth of ${MAX_NESTING_DEPTH}`);
     } else if (c === 125 || c === 93) depth--;
   }
   return JSON.parse(text);
 }
 
 function decodeYaml(text: string): unknown {
+  const refused = (problem: string) => errors.badRequest(`error converting YAML to JSON: yaml: ${problem}`);
+  // Checked before the library composes values, which recurses once per level.
+  const problem = yamlDecodeProblem(text, MAX_NESTING_DEPTH);
+  if (problem) throw refused(problem);
+  let value: unknown;
   try {
     // Kubernetes reads manifests as YAML 1.1 (sigs.k8s.io/yaml on go-yaml v2): `yes`, `on`, `010` are not strings.
-    return parseYaml(text, { version: '1.1', merge: true, maxAliasCount: 100 });
+    value = parseYaml(text, { version: '1.1', merge: true, maxAliasCount: 100 });
   } catch (err) {
     throw errors.badRequest(`error converting YAML to JSON: ${(err as Error).message}`);
   }
+  // Aliases can stack shallow anchors into a deep value.
+  if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) throw refused(`exceeded max depth of ${MAX_NESTING_DEPTH}`);
+  return value;
 }
 
 export type ResponseFormat = 'json' | 'table' | 'yaml' | 'partial-metadata';

@@ -12,8 +12,12 @@
  * Errors: a body that does not decode as a list of operations is 400 BadRequest with Go's decoding
  * message; an operation that does not apply is 422 Invalid with upstream's generic message; more
  * than 10000 operations is 413.
+ * Unlike upstream, an operation that would nest the document deeper than MAX_NESTING_DEPTH fails
+ * (422 like any other): copies and moves into a subtree could otherwise double the depth each time,
+ * past what the code that walks the result can recurse through.
  */
 import { errors } from '../../api/errors.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../nesting.js';
 import { patchErrors } from './patch-errors.js';
 import { cloneJson, getOwn, hasOwn, isMap, jsonEqual, jsonKindName, setOwn, type JsonMap } from './json-value.js';
 
@@ -116,7 +120,9 @@ function opAdd(state: ApplyState, op: JsonMap): string | undefined {
   if (path === undefined) return 'add operation failed to decode path: missing value';
   const target = findContainer(state.root, path);
   if (!target) return `add operation does not apply: doc is missing path: "${path}": missing value`;
-  const err = containerAdd(target.container, target.key, valueOf(op));
+  const value = valueOf(op);
+  if (tooDeepAt(target, value)) return `add operation does not apply: ${TOO_DEEP}`;
+  const err = containerAdd(target.container, target.key, value);
   return err && `error in add for path: '${path}': ${err}`;
 }
 
@@ -135,6 +141,7 @@ function opReplace(state: ApplyState, op: JsonMap): string | undefined {
   if (path === '') {
     const v = valueOf(op);
     if (!isMap(v) && !Array.isArray(v)) return 'replace operation value must be object or array';
+    if (nestsDeeperThan(v, MAX_NESTING_DEPTH)) return `replace operation does not apply: ${TOO_DEEP}`;
     state.root = v;
     return undefined;
   }
@@ -142,7 +149,9 @@ function opReplace(state: ApplyState, op: JsonMap): string | undefined {
   if (!target) return `replace operation does not apply: doc is missing path: ${path}: missing value`;
   const got = containerGet(target.container, target.key);
   if (got.error) return `replace operation does not apply: doc is missing key: ${path}: missing value`;
-  const err = containerSet(target.container, target.key, valueOf(op));
+  const value = valueOf(op);
+  if (tooDeepAt(target, value)) return `replace operation does not apply: ${TOO_DEEP}`;
+  const err = containerSet(target.container, target.key, value);
   return err && `error in remove for path: '${path}': ${err}`;
 }
 
@@ -159,6 +168,7 @@ function opMove(state: ApplyState, op: JsonMap): string | undefined {
   if (path === undefined) return 'move operation failed to decode path: missing value';
   const target = findContainer(state.root, path);
   if (!target) return `move operation does not apply: doc is missing destination path: ${path}: missing value`;
+  if (tooDeepAt(target, got.value)) return `move operation does not apply: ${TOO_DEEP}`;
   const err = containerAdd(target.container, target.key, got.value ?? null);
   return err && `error in move for path: '${path}': ${err}`;
 }
@@ -189,6 +199,8 @@ function opCopy(state: ApplyState, op: JsonMap): string | undefined {
   if (path === undefined) return 'copy operation failed to decode path: missing value';
   const target = findContainer(state.root, path);
   if (!target) return `copy operation does not apply: doc is missing destination path: ${path}: missing value`;
+  // Checked before the copy: cloning a value too deep would itself run out of stack.
+  if (tooDeepAt(target, got.value)) return `copy operation does not apply: ${TOO_DEEP}`;
   const value = got.value === undefined ? null : cloneJson(got.value);
   if (value !== null) {
     state.copiedBytes += Buffer.byteLength(JSON.stringify(value));
@@ -200,16 +212,30 @@ function opCopy(state: ApplyState, op: JsonMap): string | undefined {
   return err && `error while adding value during copy: ${err}`;
 }
 
+const TOO_DEEP = `the result would be nested deeper than ${MAX_NESTING_DEPTH} levels`;
+
+/** Whether `value`, put where `target` points, would nest the document deeper than the limit. */
+function tooDeepAt(target: Target, value: unknown): boolean {
+  return nestsDeeperThan(value, MAX_NESTING_DEPTH - target.levelsAbove);
+}
+
 /** RFC 6901 unescaping: "~1" before "~0", so "~01" stays "~1". */
 function decodeToken(token: string): string {
   return token.replace(/~1|~0/g, (m) => (m === '~1' ? '/' : '~'));
+}
+
+interface Target {
+  container: Container;
+  key: string;
+  /** How many levels of the document enclose the value at `key` (the root's own is one). */
+  levelsAbove: number;
 }
 
 /**
  * The library's findObject: walks every segment but the first and the last, and returns the
  * container that holds the last one. Null, scalars and missing members end the walk.
  */
-function findContainer(root: Container, path: string): { container: Container; key: string } | undefined {
+function findContainer(root: Container, path: string): Target | undefined {
   const split = path.split('/');
   if (split.length < 2) return undefined;
   let doc: Container = root;
@@ -219,7 +245,7 @@ function findContainer(root: Container, path: string): { container: Container; k
     if (Array.isArray(next.value) || isMap(next.value)) doc = next.value;
     else return undefined;
   }
-  return { container: doc, key: decodeToken(split[split.length - 1]) };
+  return { container: doc, key: decodeToken(split[split.length - 1]), levelsAbove: split.length - 1 };
 }
 
 /** Go's strconv.Atoi: optional sign, decimal digits, within int64. */
