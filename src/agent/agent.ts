@@ -201,6 +201,7 @@ export class NodeAgent {
     if (cidr && !this.podCIDR) {
       this.podCIDR = cidr;
       this.c.onPodCIDR(cidr);
+      this.node.reportNow();
       this.log(`node ${this.opts.nodeName} has podCIDR ${cidr}`);
       for (const resolve of this.cidrWaiters.splice(0)) resolve();
     }

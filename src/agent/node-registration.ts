@@ -175,6 +175,13 @@ export abstract class NodeRegistration {
     this.scheduleStatus(0);
   }
 
+  /** Something the status shows changed (a podCIDR arrived): report now rather than at the next tick. */
+  reportNow(): void {
+    if (!this.isAlive()) return;
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.scheduleStatus(0);
+  }
+
   stop(): void {
     this.stopHeartbeats();
     this.stopped = true;

@@ -57,6 +57,11 @@ node agent flags (skiff up, skiff agent):
   --node-ip ADDR          the address the Node reports (default: the host's first IPv4)
   --registry-mirror R=URL pull images of registry R from URL first (repeatable), e.g.
                           docker.io=http://127.0.0.1:5001
+  --run-dir DIR           volatile agent state: namespace mounts, crun state (default /run/skiff)
+  --cni-bridge NAME       the pod bridge (default skiff0)
+  --cgroup-root NAME      the cgroup pods go under (default skiff)
+  (two agents on one machine need their own --root-dir, --run-dir, --cni-bridge, --cgroup-root,
+   --kubelet-port and non-overlapping --cluster-cidr)
 
 skiff agent flags:
   --kubeconfig FILE       credentials and server (default $KUBECONFIG)
@@ -91,6 +96,9 @@ const AGENT_FLAGS = {
   'kubelet-port': { type: 'string' },
   'node-ip': { type: 'string' },
   'registry-mirror': { type: 'string', multiple: true },
+  'run-dir': { type: 'string' },
+  'cni-bridge': { type: 'string' },
+  'cgroup-root': { type: 'string' },
 } as const;
 
 /** The real agent's options from its flags. */
@@ -109,6 +117,9 @@ function agentOptions(v: Record<string, unknown>, defaultRoot: string): Omit<Loc
     port,
     nodeIP: v['node-ip'] as string | undefined,
     mirrors,
+    runDir: v['run-dir'] === undefined ? undefined : resolve(String(v['run-dir'])),
+    bridge: v['cni-bridge'] as string | undefined,
+    cgroupRoot: v['cgroup-root'] as string | undefined,
   };
 }
 
