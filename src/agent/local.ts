@@ -82,8 +82,9 @@ export async function startLocalAgent(client: Client, opts: LocalAgentOptions): 
   const source = new WatchingConfigSource(client, { log });
   const volumeManager = new VolumeManager({ root: join(root, 'pods'), source, log });
   const hostResolv = hostResolvConf();
-  let agent: NodeAgent | undefined;
-  const hostIP = () => agent?.hostIP ?? '';
+  // The agent is made after the pieces that call back into it.
+  const ref: { agent?: NodeAgent } = {};
+  const hostIP = () => ref.agent?.hostIP ?? '';
 
   const volumes: PodVolumes = {
     async setUp(pod, ctx) {
@@ -98,7 +99,7 @@ export async function startLocalAgent(client: Client, opts: LocalAgentOptions): 
   // A ConfigMap or Secret a pod's volumes use changed: rewrite them, as the kubelet's periodic sync does.
   source.onChange((_kind, _ns, _name, podUids) => {
     for (const uid of podUids) {
-      const pod = agent?.podByUid(uid);
+      const pod = ref.agent?.podByUid(uid);
       if (pod) void volumeManager.refresh(pod).catch((err) => log(`refreshing volumes of ${uid}: ${(err as Error).message}`));
     }
   });
@@ -106,7 +107,7 @@ export async function startLocalAgent(client: Client, opts: LocalAgentOptions): 
   const specs: ContainerSpecFactory = {
     async build({ pod, container, sandbox, image, attempt, logPath }) {
       const uid = String(pod.metadata?.uid ?? '');
-      const allocatable = agent?.node.current()?.status?.allocatable as Record<string, string> | undefined;
+      const allocatable = ref.agent?.node.current()?.status?.allocatable as Record<string, string> | undefined;
       const env = await resolveEnvironment({
         pod,
         container,
@@ -133,7 +134,7 @@ export async function startLocalAgent(client: Client, opts: LocalAgentOptions): 
     return out;
   };
 
-  agent = new NodeAgent(
+  const agent = new NodeAgent(
     client,
     {
       runtime,
@@ -156,6 +157,7 @@ export async function startLocalAgent(client: Client, opts: LocalAgentOptions): 
     },
   );
 
+  ref.agent = agent;
   const serving = await agentServingCert(nodeName, agent.hostIP);
   const streaming = new StreamingServer({ backend: streamingBackend(agent, runtime), cert: serving.cert, key: serving.key, ca: opts.clusterCA, port: opts.port ?? 10250 });
   const port = await streaming.listen();
@@ -170,7 +172,7 @@ export async function startLocalAgent(client: Client, opts: LocalAgentOptions): 
     agent,
     port,
     async stop() {
-      await agent!.stop();
+      await agent.stop();
       source.stop();
       await streaming.close();
     },
