@@ -16,6 +16,7 @@ import { Informer } from '../client/informer.js';
 import { NODES, PODS } from '../controllers/pods.js';
 import type { ContainerRuntime, ContainerStatus, ImageService, SandboxInfo } from './cri.js';
 import { LocalNode } from './local-node.js';
+import { rotate } from './logs/cri-log.js';
 import type { NodeTimings } from './node-registration.js';
 import { PodWorker, type ContainerSpecFactory, type PodVolumes, type PodWorkerContext } from './pod-worker.js';
 import { CoalescingWriter } from './status/writer.js';
@@ -44,6 +45,10 @@ export interface NodeAgentOptions {
   crashLoopBackOffMs?: { initial: number; max: number };
   /** How often unused images are collected (default 5 min). */
   imageGcIntervalMs?: number;
+  /** Container logs are rotated past this size (kubelet's containerLogMaxSize, default 10 MiB)… */
+  containerLogMaxBytes?: number;
+  /** …keeping this many files, the live one included (containerLogMaxFiles, default 5). */
+  containerLogMaxFiles?: number;
   log?: (message: string) => void;
   now?: () => number;
 }
@@ -58,6 +63,8 @@ export class NodeAgent {
   private podInformer: Informer | undefined;
   private nodeInformer: Informer | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
+  private rotateTimer: NodeJS.Timeout | undefined;
+  private rotating = false;
   private podCIDR: string | undefined;
   private readonly cidrWaiters: (() => void)[] = [];
   /** What the runtime had at start, by pod UID, until each pod's worker takes it. */
@@ -151,6 +158,9 @@ export class NodeAgent {
     const every = this.opts.imageGcIntervalMs ?? 5 * 60_000;
     this.gcTimer = setInterval(() => void this.collectImages(), every);
     this.gcTimer.unref();
+    // The kubelet's container log manager checks every 10 s.
+    this.rotateTimer = setInterval(() => void this.rotateLogs(), 10_000);
+    this.rotateTimer.unref();
   }
 
   /** Stops watching and writing; containers keep running (a new agent adopts them). */
@@ -159,6 +169,7 @@ export class NodeAgent {
     this.stopped = true;
     for (const resolve of this.cidrWaiters.splice(0)) resolve();
     if (this.gcTimer) clearInterval(this.gcTimer);
+    if (this.rotateTimer) clearInterval(this.rotateTimer);
     this.podInformer?.stop();
     this.nodeInformer?.stop();
     this.node.stop();
@@ -247,6 +258,22 @@ export class NodeAgent {
       }
     }
     this.adoptable.clear();
+  }
+
+  /** Running containers' logs past the size limit are rotated, and conmon told to reopen. */
+  private async rotateLogs(): Promise<void> {
+    if (this.rotating) return;
+    this.rotating = true;
+    try {
+      const max = this.opts.containerLogMaxBytes ?? 10 * 1024 * 1024;
+      const files = this.opts.containerLogMaxFiles ?? 5;
+      for (const st of this.c.runtime.listContainers()) {
+        if (st.phase !== 'running') continue;
+        if (await rotate(st.logPath, max, files).catch(() => false)) await this.c.runtime.reopenLog(st.id).catch(() => undefined);
+      }
+    } finally {
+      this.rotating = false;
+    }
   }
 
   private async collectImages(): Promise<void> {

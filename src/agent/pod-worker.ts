@@ -370,7 +370,7 @@ export class PodWorker {
       pulled = res.image;
       this.imageBackoff.delete(r.name);
       if (res.pulled) {
-        this.event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${goDuration(res.pullMs ?? 0)}. Image size: ${pulled.sizeBytes} bytes.`, r);
+        this.event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${goDuration(res.pullMs ?? 0)} (${goDuration(res.pullMs ?? 0)} including waiting). Image size: ${pulled.sizeBytes} bytes.`, r);
       } else {
         this.event('Normal', 'Pulled', `Container image "${image}" already present on machine`, r);
       }
