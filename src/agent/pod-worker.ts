@@ -19,16 +19,13 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import type { KubeObject } from '../api/types.js';
-import type { Client } from '../client/interface.js';
-import { referenceOf, type EventRecorder } from '../client/events.js';
 import type { ContainerRuntime, ContainerSpec, ContainerStatus, ImageService, PulledImage, RegistryCredential, SandboxInfo, SandboxSpec } from './cri.js';
 import { ImageError, NetworkError } from './cri.js';
 import { goDuration } from './go-duration.js';
 import { hostsFileFor } from './pod-dns.js';
 import { ProbeWorker, type ProbeKind, type ProbeTarget } from './probes.js';
 import { freshRecords, generatePodStatus, isTerminalPhase, parseTime, recordsFromStatus, type ContainerRecord } from './status/pod-status.js';
-import { newer, PodStatusSync } from './status/pod-sync.js';
-import type { CoalescingWriter } from './status/writer.js';
+import { PodWorkerBase, type PodWorkerBaseContext } from './status/pod-worker-base.js';
 
 /** Builds what the runtime needs for one container; throws ContainerConfigError for CreateContainerConfigError. */
 export interface ContainerSpecFactory {
@@ -50,12 +47,9 @@ export interface PodVolumes {
   tearDown(pod: KubeObject): Promise<void>;
 }
 
-export interface PodWorkerContext {
+export interface PodWorkerContext extends PodWorkerBaseContext {
   nodeName: string;
   hostIP: string;
-  client: Client;
-  writer: CoalescingWriter;
-  recorder: EventRecorder;
   runtime: ContainerRuntime;
   images: ImageService;
   volumes: PodVolumes;
@@ -67,9 +61,6 @@ export interface PodWorkerContext {
   logRoot: string;
   /** The sandbox could not get an address: the node says so. */
   addressExhausted(exhausted: boolean): void;
-  crashLoopBackOffMs: { initial: number; max: number };
-  log(message: string): void;
-  now(): number;
 }
 
 /** A container the runtime runs for a record. */
@@ -85,65 +76,24 @@ interface Live {
 const SANDBOX_RETRY_MS = 5000;
 const CONFIG_RETRY_MS = 5000;
 const IMAGE_BACKOFF = { initial: 10_000, max: 300_000 };
-/** A container that ran this long without trouble starts its back-off afresh (upstream: 10 min). */
-const BACKOFF_RESET_MS = 600_000;
 const HOOK_TIMEOUT_MS = 30_000;
 
-export class PodWorker {
-  readonly uid: string;
-  readonly namespace: string;
-  readonly name: string;
-  private pod: KubeObject;
-  private init: ContainerRecord[] = [];
-  private regular: ContainerRecord[] = [];
+export class PodWorker extends PodWorkerBase {
   private readonly live = new Map<string, Live>();
   /** Stopped instances still on disk (kept for logs and `--previous`), by container name. */
   private readonly dead = new Map<string, string[]>();
   private sandbox: SandboxInfo | undefined;
   private podIP: string | undefined;
-  private startTime: number | undefined;
   private volumesReady = false;
-  private terminal = false;
-  private killed = false;
-  private gone = false;
-  private stopped = false;
-  private dirty = false;
-  private stepping = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly backoff = new Map<string, { delayMs: number; lastUpdate: number }>();
   private readonly imageBackoff = new Map<string, { delayMs: number; until: number }>();
-  private readonly sync: PodStatusSync;
 
   constructor(
     pod: KubeObject,
     private readonly ctx: PodWorkerContext,
     adopted?: { sandbox?: SandboxInfo; containers: ContainerStatus[] },
   ) {
-    this.pod = pod;
-    this.uid = pod.metadata?.uid ?? '';
-    this.namespace = pod.metadata?.namespace ?? '';
-    this.name = pod.metadata?.name ?? '';
-    this.sync = new PodStatusSync(ctx.client, {
-      uid: this.uid,
-      namespace: this.namespace,
-      name: this.name,
-      pod: () => this.pod,
-      adoptWritten: (p) => {
-        if (newer(p, this.pod)) this.pod = p;
-      },
-      desiredStatus: () => this.desiredStatus(),
-      hasInitContainers: () => this.init.length > 0,
-      killed: () => this.killed,
-      retryAfter: (ms) => this.after(ms, () => this.requestWrite()),
-      log: (m) => ctx.log(m),
-    });
+    super(pod, ctx);
     this.adopt(pod, adopted);
-  }
-
-  update(pod: KubeObject): void {
-    if (this.gone || !newer(pod, this.pod)) return;
-    this.pod = pod;
-    this.kick();
   }
 
   /** The pod is gone from the API: remove everything it left on the node. */
@@ -171,21 +121,9 @@ export class PodWorker {
     await rm(this.podLogDir(), { recursive: true, force: true }).catch(() => undefined);
   }
 
-  stop(): void {
-    this.stopped = true;
-    this.clearTimers();
+  override stop(): void {
+    super.stop();
     for (const l of this.live.values()) for (const p of l.probes) p.stop();
-  }
-
-  kick(): void {
-    this.dirty = true;
-    if (this.stepping || this.gone || this.stopped) return;
-    void this.loop();
-  }
-
-  requestWrite(): void {
-    if (this.gone || this.stopped) return;
-    this.ctx.writer.request(this.uid, () => this.sync.flush());
   }
 
   /** The runtime says one of this pod's containers exited. */
@@ -220,31 +158,9 @@ export class PodWorker {
     return { current, previous, attempt: r.restartCount };
   }
 
-  currentPod(): KubeObject {
-    return this.pod;
-  }
-
   // ---- the lifecycle ----
 
-  private async loop(): Promise<void> {
-    this.stepping = true;
-    try {
-      while (this.dirty && !this.gone && !this.stopped) {
-        this.dirty = false;
-        try {
-          await this.step();
-        } catch (err) {
-          if (this.gone || this.stopped) return;
-          this.ctx.log(`pod ${this.key()}: ${(err as Error).stack ?? err}`);
-          this.after(2000, () => this.kick());
-        }
-      }
-    } finally {
-      this.stepping = false;
-    }
-  }
-
-  private async step(): Promise<void> {
+  protected async step(): Promise<void> {
     const pod = this.pod;
     if (this.terminal || pod.metadata?.deletionTimestamp || isTerminalPhase(pod.status?.phase)) {
       await this.terminate();
@@ -283,71 +199,11 @@ export class PodWorker {
       if (this.dirty) return;
     }
 
-    const restartPolicy = String(pod.spec?.restartPolicy ?? 'Always');
-    for (const r of this.init) {
-      if (r.kind === 'sidecar') {
-        if (r.state !== 'running' && !(await this.startOrBackOff(r))) return;
-        continue;
-      }
-      if (r.state === 'terminated' && r.terminated?.exitCode === 0) continue;
-      if (r.state === 'running') return; // its exit brings the worker back
-      const failed = r.state === 'terminated' || (r.state === 'waiting' && r.last && r.last.exitCode !== 0 && r.waiting?.reason === 'CrashLoopBackOff');
-      if (failed && restartPolicy === 'Never') {
-        this.terminal = true;
-        this.dirty = true;
-        return;
-      }
-      await this.startOrBackOff(r);
-      return;
-    }
-
-    for (const r of this.regular) {
-      if (r.state === 'running') continue;
-      if (r.state === 'terminated' && !shouldRestart(r, restartPolicy)) continue;
-      if (r.state === 'waiting' && r.last && !shouldRestart(r, restartPolicy)) continue;
-      await this.startOrBackOff(r);
-      if (this.dirty || this.gone) return;
-    }
-
-    if (this.regular.length > 0 && this.regular.every((r) => r.state === 'terminated' && !shouldRestart(r, restartPolicy))) {
-      this.terminal = true;
-      this.dirty = true;
-    }
-    this.requestWrite();
+    await this.startDue();
   }
 
-  /** Starts `r` unless its restart is still backing off; false when it waits. */
-  private async startOrBackOff(r: ContainerRecord): Promise<boolean> {
-    const finished = r.state === 'terminated' ? r.terminated?.finishedAt : r.state === 'waiting' ? r.last?.finishedAt : undefined;
-    if (finished !== undefined) {
-      const now = this.ctx.now();
-      const b = this.backoff.get(r.name);
-      const { initial, max } = this.ctx.crashLoopBackOffMs;
-      const ranLong = r.startedAt !== undefined && finished - r.startedAt >= BACKOFF_RESET_MS;
-      if (b && !ranLong && now - finished < b.delayMs) {
-        if (r.state === 'terminated') {
-          r.last = r.terminated;
-          r.terminated = undefined;
-          r.state = 'waiting';
-        }
-        const announce = r.waiting?.reason !== 'CrashLoopBackOff';
-        r.waiting = {
-          reason: 'CrashLoopBackOff',
-          message: `back-off ${goDuration(b.delayMs)} restarting failed container=${r.name} pod=${this.name}_${this.namespace}(${this.uid})`,
-        };
-        if (announce) this.event('Warning', 'BackOff', `Back-off restarting failed container ${r.name} in pod ${this.name}_${this.namespace}(${this.uid})`, r);
-        this.after(finished + b.delayMs - now, () => this.kick());
-        this.requestWrite();
-        return false;
-      }
-      if (!b || ranLong) this.backoff.set(r.name, { delayMs: initial, lastUpdate: now });
-      else this.backoff.set(r.name, { delayMs: Math.min(b.delayMs * 2, max), lastUpdate: now });
-    }
-    await this.startContainer(r);
-    return true;
-  }
 
-  private async startContainer(r: ContainerRecord): Promise<void> {
+  protected async startContainer(r: ContainerRecord): Promise<void> {
     const c = this.containerSpec(r);
     if (!c || !this.sandbox) return;
     const image = String(c.image ?? '');
@@ -611,18 +467,7 @@ export class PodWorker {
       // Containers in parallel, then sidecars in reverse order, as the kubelet stops them.
       await Promise.all(this.regular.map(stopOne));
       for (const r of [...this.init].reverse()) await stopOne(r);
-      // The status manager's TerminatePod: what never finished is reported as lost, with 137.
-      for (const r of [...this.init, ...this.regular]) {
-        if (r.state === 'terminated') continue;
-        r.state = 'terminated';
-        r.waiting = undefined;
-        r.terminated = {
-          exitCode: 137,
-          reason: 'ContainerStatusUnknown',
-          message: 'The container could not be located when the pod was terminated',
-          finishedAt: this.ctx.now(),
-        };
-      }
+      this.markUnfinishedLost();
       if (this.sandbox) await this.ctx.runtime.stopPodSandbox(this.sandbox.id).catch((err) => this.ctx.log(`pod ${this.key()}: stopping sandbox: ${(err as Error).message}`));
     }
     this.requestWrite();
@@ -630,7 +475,7 @@ export class PodWorker {
 
   // ---- status ----
 
-  private desiredStatus(): Record<string, unknown> | undefined {
+  protected desiredStatus(): Record<string, unknown> | undefined {
     if (this.startTime === undefined) return undefined;
     return generatePodStatus({
       pod: this.pod,
@@ -749,11 +594,6 @@ export class PodWorker {
     return this.regular.find((r) => r.name === name) ?? this.init.find((r) => r.name === name);
   }
 
-  private containerSpec(r: ContainerRecord): Record<string, any> | undefined {
-    const list = r.kind === 'regular' ? this.pod.spec?.containers : this.pod.spec?.initContainers;
-    return (Array.isArray(list) ? list : []).find((c: Record<string, any>) => c?.name === r.name);
-  }
-
   podLogDir(): string {
     return join(this.ctx.logRoot, `${this.namespace}_${this.name}_${this.uid}`);
   }
@@ -761,34 +601,6 @@ export class PodWorker {
   private key(): string {
     return `${this.namespace}/${this.name}`;
   }
-
-  private event(type: 'Normal' | 'Warning', reason: string, message: string, r?: ContainerRecord): void {
-    if (this.gone || this.stopped) return;
-    const fieldPath = r ? `${r.kind === 'regular' ? 'spec.containers' : 'spec.initContainers'}{${r.name}}` : undefined;
-    this.ctx.recorder.event(referenceOf(this.pod, fieldPath), type, reason, message);
-  }
-
-  private after(ms: number, fn: () => void): void {
-    if (this.gone || this.stopped) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, Math.max(0, ms));
-    t.unref();
-    this.timers.add(t);
-  }
-
-  private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-  }
-}
-
-function shouldRestart(r: ContainerRecord, restartPolicy: string): boolean {
-  if (restartPolicy === 'Always') return true;
-  if (restartPolicy === 'Never') return false;
-  const exit = r.state === 'terminated' ? r.terminated?.exitCode : r.last?.exitCode;
-  return (exit ?? 0) !== 0;
 }
 
 /** The containerID a status reports: "<runtime>://<id>". */

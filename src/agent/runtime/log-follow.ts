@@ -5,24 +5,9 @@
  */
 import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import { parseRecord } from '../logs/cri-log.js';
 
-export interface CriLogLine {
-  time: string;
-  stream: 'stdout' | 'stderr';
-  partial: boolean;
-  text: string;
-}
-
-export function parseCriLogLine(line: string): CriLogLine | undefined {
-  const a = line.indexOf(' ');
-  const b = line.indexOf(' ', a + 1);
-  const c = line.indexOf(' ', b + 1);
-  if (a < 0 || b < 0) return undefined;
-  const stream = line.slice(a + 1, b);
-  if (stream !== 'stdout' && stream !== 'stderr') return undefined;
-  const tag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
-  return { time: line.slice(0, a), stream, partial: tag.split(':')[0] === 'P', text: c < 0 ? '' : line.slice(c + 1) };
-}
+const NEWLINE = Buffer.from('\n');
 
 export interface LogFollower {
   stdout: PassThrough;
@@ -81,10 +66,10 @@ export function followLog(path: string, isDone: () => boolean, pollMs = 200): Lo
     }
     let nl: number;
     while ((nl = rest.indexOf('\n')) >= 0) {
-      const parsed = parseCriLogLine(rest.slice(0, nl));
+      const parsed = parseRecord(Buffer.from(rest.slice(0, nl), 'utf8'));
       rest = rest.slice(nl + 1);
       if (!parsed) continue;
-      (parsed.stream === 'stdout' ? stdout : stderr).write(parsed.partial ? parsed.text : parsed.text + '\n');
+      (parsed.stream === 'stdout' ? stdout : stderr).write(parsed.partial ? parsed.text : Buffer.concat([parsed.text, NEWLINE]));
     }
   }
 

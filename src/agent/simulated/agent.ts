@@ -67,6 +67,9 @@ export class SimulatedAgent {
         recorder: cfg.events ? new EventRecorder(this.eventClient, { component: 'kubelet', host: name }, { now: cfg.now, maxInFlight: 4 }) : undefined,
         cfg,
         alive: () => node.isAlive(),
+        crashLoopBackOffMs: cfg.crashLoopBackOffMs,
+        log: cfg.log,
+        now: cfg.now,
       };
       this.slots.set(name, { node, runtime, context, workers: new Set() });
     }

@@ -13,11 +13,8 @@
  * dead kubelet would; it picks up where things are when the node comes back.
  */
 import type { KubeObject } from '../../api/types.js';
-import type { Client } from '../../client/interface.js';
-import { referenceOf, type EventRecorder } from '../../client/events.js';
 import { ANNOTATION_READY, type SimulatedAgentConfig } from './config.js';
-import type { CoalescingWriter } from '../status/writer.js';
-import { newer, PodStatusSync } from '../status/pod-sync.js';
+import { PodWorkerBase, type PodWorkerBaseContext } from '../status/pod-worker-base.js';
 import { goDuration } from '../go-duration.js';
 import type { ContainerConfig, ContainerExit, Runtime, Sandbox } from './runtime.js';
 import {
@@ -30,13 +27,10 @@ import {
 } from '../status/pod-status.js';
 
 /** What a pod worker needs from its agent and node. */
-export interface PodWorkerContext {
+export interface PodWorkerContext extends PodWorkerBaseContext {
   nodeName: string;
   hostIP: string;
   runtime: Runtime;
-  client: Client;
-  writer: CoalescingWriter;
-  recorder: EventRecorder | undefined;
   cfg: SimulatedAgentConfig;
   /** False while the node's kubelet is "dead" (stopHeartbeats). */
   alive(): boolean;
@@ -44,61 +38,17 @@ export interface PodWorkerContext {
 
 const SANDBOX_RETRY_MS = 5000;
 
-export class PodWorker {
-  readonly uid: string;
-  readonly namespace: string;
-  readonly name: string;
-  private pod: KubeObject;
-  private init: ContainerRecord[] = [];
-  private regular: ContainerRecord[] = [];
+export class PodWorker extends PodWorkerBase {
   private sandbox: Sandbox | undefined;
   /** The pod's address, kept after its sandbox is gone (the kubelet keeps reporting it). */
   private podIP: string | undefined;
-  private startTime: number | undefined;
-  /** Over: killed, or finished with nothing to restart. */
-  private terminal = false;
-  /** Containers stopped and sandbox released. */
-  private killed = false;
-  private gone = false;
-  private stopped = false;
-  private dirty = false;
-  private stepping = false;
-  private readonly sync: PodStatusSync;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  /** CrashLoopBackOff per container, as the kubelet's flowcontrol.Backoff keyed by container. */
-  private readonly backoff = new Map<string, { delayMs: number; lastUpdate: number }>();
-  private readonly backoffAnnounced = new Set<string>();
 
   constructor(
     pod: KubeObject,
     private readonly ctx: PodWorkerContext,
   ) {
-    this.pod = pod;
-    this.uid = pod.metadata?.uid ?? '';
-    this.namespace = pod.metadata?.namespace ?? '';
-    this.name = pod.metadata?.name ?? '';
-    this.sync = new PodStatusSync(ctx.client, {
-      uid: this.uid,
-      namespace: this.namespace,
-      name: this.name,
-      pod: () => this.pod,
-      adoptWritten: (p) => {
-        if (newer(p, this.pod)) this.pod = p;
-      },
-      desiredStatus: () => this.desiredStatus(),
-      hasInitContainers: () => this.init.length > 0,
-      killed: () => this.killed,
-      retryAfter: (ms) => this.after(ms, () => this.requestWrite()),
-      log: (m) => this.ctx.cfg.log(m),
-    });
+    super(pod, ctx);
     this.adopt(pod);
-  }
-
-  /** A newer copy of the pod (from the informer). */
-  update(pod: KubeObject): void {
-    if (this.gone || !newer(pod, this.pod)) return;
-    this.pod = pod;
-    this.kick();
   }
 
   /** The pod is gone from the API: forget it, and free what it held. */
@@ -112,46 +62,9 @@ export class PodWorker {
     this.sandbox = undefined;
   }
 
-  /** The agent stops: drop timers, write nothing more. */
-  stop(): void {
-    this.stopped = true;
-    this.clearTimers();
-  }
-
-  /** The node came back (or the worker is new): carry on from here. */
-  kick(): void {
-    this.dirty = true;
-    if (this.stepping || this.gone || this.stopped || !this.ctx.alive()) return;
-    void this.loop();
-  }
-
-  /** Asks for a status write (and the final delete, when it is due). */
-  requestWrite(): void {
-    if (this.gone || this.stopped) return;
-    this.ctx.writer.request(this.uid, () => (this.ctx.alive() ? this.sync.flush() : Promise.resolve()));
-  }
-
   // ---- the lifecycle ----
 
-  private async loop(): Promise<void> {
-    this.stepping = true;
-    try {
-      while (this.dirty && !this.gone && !this.stopped && this.ctx.alive()) {
-        this.dirty = false;
-        try {
-          await this.step();
-        } catch (err) {
-          if (this.gone || this.stopped) return;
-          this.ctx.cfg.log(`pod ${this.namespace}/${this.name}: ${(err as Error).message}`);
-          this.after(1000, () => this.kick());
-        }
-      }
-    } finally {
-      this.stepping = false;
-    }
-  }
-
-  private async step(): Promise<void> {
+  protected async step(): Promise<void> {
     const pod = this.pod;
     if (this.terminal || pod.metadata?.deletionTimestamp || isTerminalPhase(pod.status?.phase)) {
       await this.terminate();
@@ -177,81 +90,11 @@ export class PodWorker {
       if (this.dirty) return; // something changed while the sandbox was made (a deletion, say): look again first
     }
 
-    const restartPolicy = String(pod.spec?.restartPolicy ?? 'Always');
-    for (const r of this.init) {
-      if (r.kind === 'sidecar') {
-        if (r.state !== 'running' && !(await this.startOrBackOff(r))) return;
-        continue;
-      }
-      if (r.state === 'terminated' && r.terminated?.exitCode === 0) continue;
-      if (r.state === 'running') return; // its exit brings the worker back
-      if (r.state === 'terminated' && restartPolicy === 'Never') {
-        this.terminal = true;
-        this.dirty = true;
-        return;
-      }
-      await this.startOrBackOff(r);
-      return;
-    }
-
-    for (const r of this.regular) {
-      if (r.state === 'running') continue;
-      if (r.state === 'terminated' && !this.shouldRestart(r, restartPolicy)) continue;
-      if (r.state === 'waiting' && r.last && !this.shouldRestart(r, restartPolicy)) continue;
-      await this.startOrBackOff(r);
-      if (this.dirty) return;
-    }
-
-    if (this.regular.length > 0 && this.regular.every((r) => r.state === 'terminated' && !this.shouldRestart(r, restartPolicy))) {
-      this.terminal = true;
-      this.dirty = true;
-    }
-    this.requestWrite();
+    await this.startDue();
   }
 
-  private shouldRestart(r: ContainerRecord, restartPolicy: string): boolean {
-    if (restartPolicy === 'Always') return true;
-    if (restartPolicy === 'Never') return false;
-    const exit = r.state === 'terminated' ? r.terminated?.exitCode : r.last?.exitCode;
-    return (exit ?? 0) !== 0;
-  }
 
-  /** Starts `r`, unless it is a restart still in back-off; false when it waits. */
-  private async startOrBackOff(r: ContainerRecord): Promise<boolean> {
-    const finished = r.state === 'terminated' ? r.terminated?.finishedAt : r.state === 'waiting' ? r.last?.finishedAt : undefined;
-    if (finished !== undefined) {
-      const now = this.ctx.cfg.now();
-      const b = this.backoff.get(r.name);
-      const max = this.ctx.cfg.crashLoopBackOffMs.max;
-      if (b && !(finished - b.lastUpdate > 2 * max) && now - finished < b.delayMs) {
-        if (r.state === 'terminated') {
-          r.last = r.terminated;
-          r.terminated = undefined;
-          r.state = 'waiting';
-        }
-        r.waiting = {
-          reason: 'CrashLoopBackOff',
-          message: `back-off ${goDuration(b.delayMs)} restarting failed container=${r.name} pod=${this.name}_${this.namespace}(${this.uid})`,
-        };
-        if (!this.backoffAnnounced.has(r.name)) {
-          this.backoffAnnounced.add(r.name);
-          this.event('Warning', 'BackOff', `Back-off restarting failed container ${r.name} in pod ${this.name}_${this.namespace}(${this.uid})`, r);
-        }
-        this.after(finished + b.delayMs - now, () => this.kick());
-        this.requestWrite();
-        return false;
-      }
-      // The kubelet's Backoff.Next: the first restart is immediate and sets the initial delay, each one after doubles it.
-      const { initial } = this.ctx.cfg.crashLoopBackOffMs;
-      if (!b || finished - b.lastUpdate > 2 * max) this.backoff.set(r.name, { delayMs: initial, lastUpdate: now });
-      else this.backoff.set(r.name, { delayMs: Math.min(b.delayMs * 2, max), lastUpdate: now });
-      this.backoffAnnounced.delete(r.name);
-    }
-    await this.startContainer(r);
-    return true;
-  }
-
-  private async startContainer(r: ContainerRecord): Promise<void> {
+  protected async startContainer(r: ContainerRecord): Promise<void> {
     const spec = this.containerSpec(r);
     const image = r.image;
     const pullPolicy = String(spec?.imagePullPolicy ?? 'IfNotPresent');
@@ -323,18 +166,7 @@ export class PodWorker {
         r.state = 'terminated';
         r.terminated = { exitCode: exit.exitCode, reason: exit.reason, startedAt: r.startedAt, finishedAt: exit.finishedAt, id: r.id };
       }
-      // The status manager's TerminatePod: what never finished is reported as lost, with 137.
-      for (const r of [...this.init, ...this.regular]) {
-        if (r.state === 'terminated') continue;
-        r.state = 'terminated';
-        r.waiting = undefined;
-        r.terminated = {
-          exitCode: 137,
-          reason: 'ContainerStatusUnknown',
-          message: 'The container could not be located when the pod was terminated',
-          finishedAt: this.ctx.cfg.now(),
-        };
-      }
+      this.markUnfinishedLost();
       if (this.sandbox) await this.ctx.runtime.stopPodSandbox(this.sandbox);
       this.sandbox = undefined;
     }
@@ -343,7 +175,11 @@ export class PodWorker {
 
   // ---- writing ----
 
-  private desiredStatus(): Record<string, unknown> | undefined {
+  protected override alive(): boolean {
+    return this.ctx.alive();
+  }
+
+  protected desiredStatus(): Record<string, unknown> | undefined {
     if (this.startTime === undefined) return undefined;
     return generatePodStatus({
       pod: this.pod,
@@ -398,34 +234,5 @@ export class PodWorker {
       };
       this.ctx.runtime.restoreContainer(id, cfg, r.startedAt ?? this.ctx.cfg.now(), (exit) => this.exited(r, id, exit));
     }
-  }
-
-  // ---- helpers ----
-
-  private containerSpec(r: ContainerRecord): Record<string, any> | undefined {
-    const list = r.kind === 'regular' ? this.pod.spec?.containers : this.pod.spec?.initContainers;
-    return (Array.isArray(list) ? list : []).find((c: Record<string, any>) => c?.name === r.name);
-  }
-
-  private event(type: 'Normal' | 'Warning', reason: string, message: string, r?: ContainerRecord): void {
-    const recorder = this.ctx.recorder;
-    if (!recorder || this.gone || this.stopped) return;
-    const fieldPath = r ? `${r.kind === 'regular' ? 'spec.containers' : 'spec.initContainers'}{${r.name}}` : undefined;
-    recorder.event(referenceOf(this.pod, fieldPath), type, reason, message);
-  }
-
-  private after(ms: number, fn: () => void): void {
-    if (this.gone || this.stopped) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, Math.max(0, ms));
-    t.unref();
-    this.timers.add(t);
-  }
-
-  private clearTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
   }
 }
