@@ -203,7 +203,8 @@ export class BenchHost {
     return problems;
   }
 
-  private mountsUnder(): string[] {
+  /** Mounts under our run and root dirs (pods' rootfs overlays, sandbox namespaces), deepest first. */
+  mountsUnder(): string[] {
     const out: string[] = [];
     for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
       const mp = line.split(' ')[4];
@@ -241,6 +242,18 @@ function unescapeMount(s: string): string {
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** CPU-seconds of a process's waited-for children (crun, CNI plugins, iptables, mount… spawned by the agent). */
+export function childrenCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // cutime (16) and cstime (17) are indexes 13 and 14 after "pid (comm) ".
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** RSS (KiB) of a process from /proc, 0 when it is gone. */

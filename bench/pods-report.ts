@@ -82,14 +82,14 @@ export function podsMarkdown(r: PodsResult): string {
     const b = r.burst;
     rows.push([`burst ×${b.pods}: create sent → acknowledged`, ...lat(b.createMs), `${b.createErrors} errors`]);
     rows.push([`burst: create acknowledged → Running seen (watch)`, ...lat(b.ackToSeenMs), `${b.reached} Running, ${b.failed} Failed; all Running ${fmt(b.allSeconds)} s after the first create`]);
-    rows.push([`burst: create sent → Running seen`, ...lat(b.sentToSeenMs), cpuText(b.cpu)]);
+    rows.push([`burst: create sent → Running seen`, ...lat(b.sentToSeenMs), `${cpuText(b.cpu)}; of the others, the agent's children (crun, CNI, iptables, mount) ${Math.round(b.childrenCpuPercent)}%`]);
     rows.push([`burst: creationTimestamp → container startedAt`, ...lat(b.createdToStartedMs), 'both whole seconds: ±1 s']);
     rows.push([`burst: creationTimestamp → Running seen`, ...lat(b.createdToSeenMs), 'creationTimestamp truncated: overstates by 0–1 s']);
   }
   if (r.short) {
     const s = r.short;
     rows.push([`short ×${s.pods}: create sent → acknowledged`, ...lat(s.createMs), `${s.createErrors} errors`]);
-    rows.push([`short: create acknowledged → Succeeded seen`, ...lat(s.ackToSucceededMs), `${s.succeeded} Succeeded, ${s.failed} Failed; all in ${fmt(s.allSucceededSeconds)} s; at most ${s.maxBoundAtOnce} on the node at once; ${cpuText(s.cpu)}`]);
+    rows.push([`short: create acknowledged → Succeeded seen`, ...lat(s.ackToSucceededMs), `${s.succeeded} Succeeded, ${s.failed} Failed; all in ${fmt(s.allSucceededSeconds)} s; at most ${s.maxBoundAtOnce} on the node at once; ${cpuText(s.cpu)}; the agent's children ${Math.round(s.childrenCpuPercent)}%`]);
     rows.push([`short: creationTimestamp → container finishedAt`, ...lat(s.createdToFinishedMs), 'whole seconds']);
   }
   if (rows.length) {
@@ -117,7 +117,7 @@ export function podsMarkdown(r: PodsResult): string {
   }
   lines.push(
     `Pre-pull: ${r.prepull.message ?? 'no Pulled event'}; pod Running ${fmt(r.prepull.runningMs)} ms after its create. ` +
-      `Cleanup between phases: ${r.cleanups.map((c) => `${c.phase} ${c.pods} pods ${fmt(c.seconds)} s`).join(', ')}.`,
+      `Cleanup between phases (pods gone from the API + node teardown after): ${r.cleanups.map((c) => `${c.phase} ${c.pods} pods ${fmt(c.seconds)} + ${fmt(c.teardownSeconds)} s`).join(', ')}.`,
   );
   const warn = [r.burst && ['burst', r.burst.warnings], r.short && ['short', r.short.warnings]].filter(Boolean) as [string, Record<string, number>][];
   const warnText = warn.filter(([, w]) => Object.keys(w).length).map(([ph, w]) => `${ph}: ${Object.entries(w).map(([k, v]) => `${k} ×${v}`).join(', ')}`);

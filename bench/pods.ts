@@ -28,7 +28,7 @@ import { buildBusyboxImage, getManifest, requireImageTools, startRegistry, type 
 import { makeClientFactory, Pool, RawConnection } from './http-client.js';
 import { ResumableWatch } from './ci-tracker.js';
 import { CpuMeter, type CpuShare } from './phases.js';
-import { BenchHost, rssKiB } from './pods-host.js';
+import { BenchHost, childrenCpuSeconds, rssKiB } from './pods-host.js';
 import { ServerUnderTest, sleep } from './server.js';
 import { summarize, type LatencySummary } from './stats.js';
 
@@ -85,6 +85,8 @@ export interface StartupPhase {
   sentToSeenMs: LatencySummary;
   /** First create sent → every pod Running seen. */
   allSeconds: number;
+  /** CPU of the agent's waited-for children (crun, CNI plugins, iptables, mount), % of a core over the phase. */
+  childrenCpuPercent: number;
   reached: number;
   failed: number;
   cpu: CpuShare;
@@ -104,6 +106,7 @@ export interface ShortPhase {
   ackToSucceededMs: LatencySummary;
   /** creationTimestamp → the container's finishedAt (whole seconds). */
   createdToFinishedMs: LatencySummary;
+  childrenCpuPercent: number;
   /** Most pods seen Running (or Pending and bound) at once. */
   maxBoundAtOnce: number;
   cpu: CpuShare;
@@ -143,7 +146,8 @@ export interface PodsResult {
   short?: ShortPhase;
   overhead?: { at0: Overhead; atN: Overhead; perPod: { skiffRssKiB: number; conmonRssKiB: number; skiffCpuPercent: number; podsCgroupKiB?: number } };
   pull?: PullPhase;
-  cleanups: { phase: string; pods: number; seconds: number }[];
+  /** Deleting a phase's pods: until the API has none (seconds), and until the node has torn every sandbox down (mounts gone, skiff quiet). */
+  cleanups: { phase: string; pods: number; seconds: number; teardownSeconds: number }[];
   profiles: string[];
   hostProblems: string[];
   othersBeforePercent: number;
@@ -416,6 +420,15 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
 
     const overhead = async (pods: number): Promise<Overhead> => {
       await sleep(2000);
+      const deadline = performance.now() + 20_000;
+      // Settled: skiff's CPU no longer falling (the last pods' status writes and probes done).
+      for (let last = Infinity; performance.now() < deadline; ) {
+        const c0 = srv!.sample().cpuSeconds;
+        await sleep(1000);
+        const used = srv!.sample().cpuSeconds - c0;
+        if (used >= last * 0.9) break;
+        last = used;
+      }
       const c0 = srv!.sample().cpuSeconds;
       const w0 = performance.now();
       await sleep(cfg.idleSeconds * 1000);
@@ -433,6 +446,19 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
       };
     };
 
+    /** Waits (bounded) until no pod mount is left under our dirs and skiff uses under 5% of a core over a second. */
+    const settle = async (what: string): Promise<void> => {
+      await waitFor(() => host.mountsUnder().length === 0, 60_000, () => `${what}: ${host.mountsUnder().length} mounts left, e.g. ${host.mountsUnder()[0]}`, 250).catch((err) =>
+        failures.push(`settle: ${(err as Error).message}`),
+      );
+      const deadline = performance.now() + 30_000;
+      for (;;) {
+        const c0 = srv!.sample().cpuSeconds;
+        await sleep(1000);
+        if (srv!.sample().cpuSeconds - c0 < 0.05 || performance.now() > deadline) return;
+      }
+    };
+
     /** Deletes every pod of the namespace (grace 1 s, as their spec says) and waits until they are gone. */
     const cleanup = async (phase: string): Promise<void> => {
       const t = performance.now();
@@ -446,11 +472,15 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
         250,
       );
       // The agent stops conmon once the container is gone; wait (bounded) so the next phase starts from 0.
+      const gone = performance.now();
       await waitFor(() => host.conmonPids().length === 0, 30_000, () => `conmon processes of ${phase} to exit (${host.conmonPids().length} left)`, 250).catch((err) =>
         failures.push(`cleanup after ${phase}: ${(err as Error).message}`),
       );
-      cleanups.push({ phase, pods: items.length, seconds: r1((performance.now() - t) / 1000) });
-      say(`${tag}: ${phase}: ${items.length} pods deleted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      // The pods leave the API before the node has torn their sandboxes down (CNI DEL, namespace
+      // unmounts): wait for that too, or the next phase would pay for this one's teardown.
+      await settle(`${phase} teardown`);
+      cleanups.push({ phase, pods: items.length, seconds: r1((gone - t) / 1000), teardownSeconds: r1((performance.now() - gone) / 1000) });
+      say(`${tag}: ${phase}: ${items.length} pods gone from the API in ${((gone - t) / 1000).toFixed(1)} s, node torn down ${((performance.now() - gone) / 1000).toFixed(1)} s later`);
     };
 
     // 0. Pre-pull.
@@ -474,6 +504,7 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
     {
       const names = Array.from({ length: cfg.burstPods }, (_, i) => `burst-${String(i).padStart(3, '0')}`);
       const meter = new CpuMeter(srv);
+      const kids0 = childrenCpuSeconds(srv.pid);
       const first = performance.now();
       const burst = await profiled('burst', async () => {
         const c = await createAll(names, (n) => podBody(n, small.reference, 'sleep', 'burst'));
@@ -482,6 +513,7 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
         return c;
       });
       const cpu = meter.read();
+      const childrenCpuPercent = r1((100 * (childrenCpuSeconds(srv.pid) - kids0)) / ((performance.now() - first) / 1000));
       const ts = names.map((n) => tracker.pods.get(n)!);
       const running = ts.filter((t) => t.runningSeenAt !== undefined);
       const ev = await newEvents();
@@ -498,6 +530,7 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
         reached: running.length,
         failed: ts.filter((t) => t.failedSeenAt !== undefined).length,
         cpu,
+        childrenCpuPercent,
         warnings: ev.warnings,
       };
       if (burst.errors) failures.push(`burst: ${burst.errors} creates failed, e.g. ${burst.samples[0]}`);
@@ -510,6 +543,7 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
     {
       const names = Array.from({ length: cfg.shortPods }, (_, i) => `short-${String(i).padStart(3, '0')}`);
       const meter = new CpuMeter(srv);
+      const kids0 = childrenCpuSeconds(srv.pid);
       const first = performance.now();
       const short = await profiled('short', async () => {
         const c = await createAll(names, (n) => podBody(n, small.reference, 'short', 'short', 'IfNotPresent'));
@@ -518,6 +552,7 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
         return c;
       });
       const cpu = meter.read();
+      const childrenCpuPercent = r1((100 * (childrenCpuSeconds(srv.pid) - kids0)) / ((performance.now() - first) / 1000));
       const ts = names.map((n) => tracker.pods.get(n)!);
       const ok = ts.filter((t) => t.succeededSeenAt !== undefined);
       const ev = await newEvents();
@@ -533,6 +568,7 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
         createdToFinishedMs: summarize(ok.filter((t) => t.finishedAtMs !== undefined && t.createdMs !== undefined).map((t) => t.finishedAtMs! - t.createdMs!)),
         maxBoundAtOnce: tracker.maxBound,
         cpu,
+        childrenCpuPercent,
         warnings: ev.warnings,
         warningSamples: ev.samples,
         nodeCidrMaskSize: 24,
@@ -551,7 +587,8 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
       if (c.errors) failures.push(`overhead: ${c.errors} creates failed, e.g. ${c.samples[0]}`);
       const done = () => names.filter((n) => tracker.pods.get(n)!.runningSeenAt !== undefined).length;
       await waitFor(() => done() === names.length, cfg.phaseTimeoutMs, () => `${done()} of ${names.length} idle pods Running`).catch((err) => failures.push(`overhead: ${(err as Error).message}`));
-      const atN = await profiled('idle', () => overhead(done()));
+      // Not profiled: the sampling profiler's own thread would be most of an idle process's CPU.
+      const atN = await overhead(done());
       const at0 = result.idle0!;
       const n = Math.max(1, atN.pods);
       result.overhead = {
