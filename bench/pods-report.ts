@@ -33,6 +33,11 @@ export function evaluatePodsGoals(r: PodsResult): PodsGoalRow[] {
   return rows;
 }
 
+/** A difference with its sign (+0.5, -0.01). */
+function signed(n: number): string {
+  return `${n >= 0 ? '+' : ''}${fmt(n)}`;
+}
+
 function mark(met: boolean | null): string {
   return met === null ? 'n/a' : met ? 'PASS' : 'SHORT';
 }
@@ -101,7 +106,7 @@ export function podsMarkdown(r: PodsResult): string {
     const p = r.overhead.perPod;
     lines.push('');
     lines.push(
-      `Per running pod: skiff +${fmt(p.skiffRssKiB)} KiB RSS, conmon ${fmt(p.conmonRssKiB)} KiB, skiff +${fmt(p.skiffCpuPercent)}% of a core at idle` +
+      `Per running pod: skiff ${signed(p.skiffRssKiB)} KiB RSS, conmon ${fmt(p.conmonRssKiB)} KiB, skiff ${signed(p.skiffCpuPercent)}% of a core at idle` +
         `${p.podsCgroupKiB !== undefined ? `, the pod's own processes ${fmt(p.podsCgroupKiB)} KiB (memory cgroup)` : ''}.`,
     );
     lines.push('');
