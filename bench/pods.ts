@@ -670,7 +670,7 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
 
 /** "Successfully pulled image "x" in 1m2.5s (...)" → ms; the duration Go prints (h, m, s, ms, µs). */
 export function parseGoDurationMs(message: string): number {
-  const m = / in ((?:\d+(?:\.\d+)?(?:h|m|s|ms|µs|us|ns))+)/.exec(message);
+  const m = / in ((?:\d+(?:\.\d+)?(?:h|ms|m|s|µs|us|ns))+)/.exec(message);
   if (!m) return NaN;
   let ms = 0;
   for (const [, num, unit] of m[1].matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|µs|us|ns)/g)) {
