@@ -1,7 +1,7 @@
 /**
  * skiff's benchmarks (`npm run build && npm run bench`): the API server suite, then the CI burst.
  *
- *   node dist/bench/run.js [--suite api|ci-burst|all (default all)] [--quick] [--large]
+ *   node dist/bench/run.js [--suite api|ci-burst|pods|all (default all)] [--quick] [--large]
  *                          [--backend sqlite|etcd] [--client https|raw (default https)] [--profile]
  *                          [--wait-quiet SECONDS] [--attempts N] [--out DIR]
  *
@@ -20,6 +20,11 @@
  * cleanup; writes bench/results/latest-ci-burst.json (+ .md). `--large` runs 5,000 nodes and
  * 30,000 pods instead (latest-ci-burst-large.*).
  *
+ * Pods (bench/pods.ts; not part of `all`, it needs root, crun, conmon, CNI plugins and the image
+ * tools): `skiff up` with its real node agent and a docker-registry on loopback; pod startup for a
+ * burst of 50, 170 short-lived pods, the agent's RSS/CPU per running pod at 110 pods, and image pull
+ * throughput against skopeo; writes bench/results/latest-pods.json (+ .md). `--quick` is a ~1 min smoke run.
+ *
  * `--profile` also writes CPU profiles of the server (per phase, or for the burst) to
  * bench/results/profiles/ (see bench/profile-top.ts).
  */
@@ -36,12 +41,15 @@ import { findEtcdBinary } from '../test/harness/etcd.js';
 import { CI_DEFAULT, CI_LARGE, CI_QUICK, runCiBurst, type CiBurstConfig, type CiBurstResult } from './ci-burst.js';
 import { benchScheduler } from './scheduler.js';
 import { CI_QUIET_PERCENT, ciMarkdown, ciMaxOthers, evaluateCiGoals } from './ci-burst-report.js';
+import { PODS_DEFAULT, PODS_QUICK, runPods } from './pods.js';
+import { evaluatePodsGoals, podsMarkdown } from './pods-report.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The whole run (both backends) is cut off after this long; each suite adds to it. */
 const WATCHDOG_API_MS = 9.5 * 60_000;
 const WATCHDOG_CI_MS = 4 * 60_000;
 const WATCHDOG_CI_LARGE_MS = 15 * 60_000;
+const WATCHDOG_PODS_MS = 12 * 60_000;
 const CONCURRENCY = 32;
 /** No new attempt of a disturbed backend starts after this much of the run. */
 const RETRY_BUDGET_MS = 5 * 60_000;
@@ -66,6 +74,8 @@ const FULL: Config = { objects: 10_000, getSeconds: 10, getMax: 400_000, patches
 const QUICK: Config = { objects: 1_000, getSeconds: 2, getMax: 100_000, patches: 500, listReps: 3, listWarmups: 1, watchers: 100, watchUpdates: 30, watchIntervalMs: 20 };
 
 const live = new Set<ServerUnderTest>();
+/** Synchronous host cleanups (the pods suite's bridge, mounts, cgroups) the watchdog runs on its way out. */
+const emergency = new Set<() => void>();
 
 function mib(kib: number): number {
   return Math.round((kib / 1024) * 10) / 10;
@@ -261,10 +271,11 @@ async function main(): Promise<void> {
     strict: true,
   });
   const suite = values.suite!;
-  if (suite !== 'api' && suite !== 'ci-burst' && suite !== 'all') throw new Error(`--suite must be api, ci-burst or all, not ${suite}`);
+  if (suite !== 'api' && suite !== 'ci-burst' && suite !== 'pods' && suite !== 'all') throw new Error(`--suite must be api, ci-burst, pods or all, not ${suite}`);
   if (values.large && values.quick) throw new Error('--large and --quick exclude each other');
-  const runApi = suite !== 'ci-burst';
-  const runCi = suite !== 'api';
+  const runApi = suite === 'api' || suite === 'all';
+  const runCi = suite === 'ci-burst' || suite === 'all';
+  const runPodsSuite = suite === 'pods';
   const backends: Backend[] = values.backend ? (values.backend.split(',') as Backend[]) : ['sqlite', 'etcd'];
   for (const b of backends) if (b !== 'sqlite' && b !== 'etcd') throw new Error(`--backend must be sqlite or etcd, not ${b}`);
   const clientKind = values.client as ClientKind;
@@ -274,7 +285,7 @@ async function main(): Promise<void> {
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench', 'results'));
   await mkdir(outDir, { recursive: true });
 
-  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0);
+  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0) + (runPodsSuite ? WATCHDOG_PODS_MS : 0);
   const watchdog = setTimeout(() => {
     console.error(`[bench] watchdog: the run took longer than ${watchdogMs / 60_000} min; stopping everything`);
     process.exitCode = 3;
@@ -282,6 +293,7 @@ async function main(): Promise<void> {
       s.killNow();
       void s.etcd?.stop();
     }
+    for (const e of emergency) e();
     setTimeout(() => process.exit(3), 2000).unref();
   }, watchdogMs);
   watchdog.unref();
@@ -324,6 +336,10 @@ async function main(): Promise<void> {
   if (runCi) {
     const cfg = values.large ? CI_LARGE : quick ? CI_QUICK : CI_DEFAULT;
     const passed = await runCiSuite(cfg, attempts, values.profile!, outDir, Number(values['wait-quiet']) * 1000);
+    if (!passed) allPassed = false;
+  }
+  if (runPodsSuite) {
+    const passed = await runPodsSuiteOnce(quick, values.profile!, outDir, Number(values['wait-quiet']) * 1000);
     if (!passed) allPassed = false;
   }
   clearTimeout(watchdog);
@@ -384,8 +400,35 @@ async function runCiSuite(cfg: CiBurstConfig, attempts: number, profile: boolean
   return best.failures.length === 0;
 }
 
+/**
+ * The pods suite, once: real containers make the machine busy by themselves (crun, conmon and the CNI
+ * plugins count as "other processes"), so disturbance cannot be told from the run's own work; the
+ * bench only waits for a quiet machine before it starts, and records how busy it was.
+ */
+async function runPodsSuiteOnce(quick: boolean, profile: boolean, outDir: string, waitQuietMs: number): Promise<boolean> {
+  const cfg = quick ? PODS_QUICK : PODS_DEFAULT;
+  const tag = quick ? 'pods-quick' : 'pods';
+  const profileDir = join(outDir, 'profiles');
+  if (profile) await mkdir(profileDir, { recursive: true });
+  say(`${tag}: waiting (at most ${waitQuietMs / 1000} s) for the machine to be quiet`);
+  const othersBefore = await waitForQuiet(QUIET_PERCENT, waitQuietMs);
+  say(`${tag}: other processes use ${othersBefore}% of a core${othersBefore > QUIET_PERCENT ? ' — the figures will be disturbed' : ''}`);
+  const r = await runPods({ cfg, profile, profileDir, say, live, emergency, othersBeforePercent: othersBefore });
+  r.goals = evaluatePodsGoals(r);
+  r.passed = r.failures.length === 0 && r.goals.every((g) => g.met !== false);
+  const md = podsMarkdown(r);
+  process.stdout.write(`\n${md}\n\n`);
+  const base = join(outDir, `${quick ? 'quick' : 'latest'}-pods`);
+  await writeFile(`${base}.json`, JSON.stringify(r, null, 2) + '\n');
+  await writeFile(`${base}.md`, md + '\n');
+  say(`wrote ${base}.json and .md`);
+  if (r.profiles.length) say(`CPU profiles: ${r.profiles.join(', ')}\n  summarize with: node dist/bench/profile-top.js <file>`);
+  return r.failures.length === 0;
+}
+
 main().catch((err) => {
   console.error(`[bench] ${(err as Error).stack ?? err}`);
   for (const s of live) s.killNow();
+  for (const e of emergency) e();
   process.exit(2);
 });
