@@ -10,6 +10,7 @@ import { HttpsClient } from '../client/https.js';
 import { SimulatedAgent } from '../agent/simulated/agent.js';
 import { startLocalAgent, type LocalAgentOptions } from '../agent/local.js';
 import { defaultNodeName } from '../agent/local-node.js';
+import { HostNotReadyError } from '../agent/host/prepare.js';
 import type { ControllerSettings } from '../controllers/manager.js';
 import { doctorCommand, DOCTOR_USAGE } from '../agent/host/doctor.js';
 import { durationMs, parseBool, parseCount, simulatedNodeOptions, SIMULATED_NODE_FLAGS, SIMULATED_NODE_USAGE, UsageError } from './flags.js';
@@ -275,6 +276,10 @@ main().catch((err) => {
   if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
     console.error(`skiff: ${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
+  }
+  if (err instanceof HostNotReadyError) {
+    console.error(`skiff: ${err.message}\n(skiff doctor lists every check; skiff up --no-agent runs the control plane alone)`);
+    process.exit(1);
   }
   console.error(`skiff: ${(err as Error).stack ?? err}`);
   process.exit(1);
