@@ -383,8 +383,15 @@ export class CrunRuntime implements ContainerRuntime {
   async startContainer(id: string): Promise<void> {
     const c = this.mustGet(id);
     if (c.status.phase !== 'created') throw new Error(`container ${id} is ${c.status.phase}, not created`);
-    await run(this.crun, [`--root=${this.crunRoot}`, 'start', id]);
+    // Taken before the start: a process that ends at once can be seen exited (its exit file) while
+    // `crun start` is still returning, and its exit must say when it started.
     c.state.startedAt = Date.now();
+    try {
+      await run(this.crun, [`--root=${this.crunRoot}`, 'start', id]);
+    } catch (err) {
+      c.state.startedAt = undefined;
+      throw err;
+    }
     this.saveState(c);
     if (c.status.phase === 'created') c.status.phase = 'running';
     c.status.startedAt = c.state.startedAt;
@@ -484,7 +491,8 @@ export class CrunRuntime implements ContainerRuntime {
       if (text === '') return; // written but not flushed yet: the next event or poll reads it
       exitCode = Number.parseInt(text, 10);
       if (!Number.isFinite(exitCode)) exitCode = 255;
-      finishedAt = Math.floor(statSync(file).mtimeMs);
+      // File times come from a coarse clock that can lag the start time taken just before.
+      finishedAt = Math.max(Math.floor(statSync(file).mtimeMs), c.state.startedAt ?? 0);
     } else if (deep && c.status.phase === 'running' && !this.monitorAlive(c)) {
       exitCode = 255;
       finishedAt = Date.now();
