@@ -77,6 +77,16 @@ test('token-auth registry: pulls with credentials, refuses without or with a wro
     const withAuth = new LocalImageService({ root: await newRoot() });
     const auth = Buffer.from(`${user}:${password}`).toString('base64');
     assert.equal((await withAuth.ensureImage(image, 'Always', { credentials: [{ registry: secure.host, auth }] })).image.id, res.image.id);
+
+    // A pull without the credentials, at the same moment as one with them, does not ride along on it.
+    const shared = new LocalImageService({ root: await newRoot() });
+    const [allowed, refused] = await Promise.allSettled([
+      shared.ensureImage(image, 'Always', { credentials: [{ registry: secure.host, username: user, password }] }),
+      shared.ensureImage(image, 'Always'),
+    ]);
+    assert.equal(allowed.status, 'fulfilled');
+    assert.equal(refused.status, 'rejected');
+    assert.match((refused as PromiseRejectedResult).reason.message, /pull access denied/);
   } finally {
     await secure.stop();
   }

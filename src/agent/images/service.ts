@@ -2,6 +2,7 @@
  * The agent's image service: the kubelet's pull policies over a registry client and a local store,
  * with containerd's words for failures so that container statuses read as they do upstream.
  */
+import { createHash } from 'node:crypto';
 import { ImageError, type EnsureImageResult, type ImageConfig, type ImageService, type PulledImage, type PullPolicy, type RegistryCredential } from '../cri.js';
 import { lookupCredentials, type AuthConfig } from './keyring.js';
 import { isSha256Digest, normalizeImageReference, parseImageReference, type ImageReference } from './reference.js';
@@ -57,10 +58,13 @@ export class LocalImageService implements ImageService {
     }
     opts.onPulling?.();
     const started = Date.now();
-    let pull = this.pulls.get(ref.normalized);
+    // Pulls at the same time are shared only among callers with the same credentials: a pod must not
+    // get a private image (Always included) through another pod's pull with a secret it lacks.
+    const key = `${ref.normalized}\0${credentialsKey(opts.credentials)}`;
+    let pull = this.pulls.get(key);
     if (!pull) {
-      pull = this.store.withPullLock(() => this.pull(ref, opts.credentials)).finally(() => this.pulls.delete(ref.normalized));
-      this.pulls.set(ref.normalized, pull);
+      pull = this.store.withPullLock(() => this.pull(ref, opts.credentials)).finally(() => this.pulls.delete(key));
+      this.pulls.set(key, pull);
     }
     const record = await pull;
     return { image: toPulledImage(record, ref), pulled: true, pullMs: Date.now() - started };
@@ -227,4 +231,10 @@ async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failed !== undefined) throw failed;
+}
+
+/** A digest of a pull's credentials, so that pulls share work only with pulls allowed the same. */
+function credentialsKey(credentials: RegistryCredential[] | undefined): string {
+  if (!credentials?.length) return '';
+  return createHash('sha256').update(JSON.stringify(credentials)).digest('hex');
 }

@@ -98,13 +98,13 @@ describe('CrunRuntime: stop, exec, shared namespaces', () => {
     const sb = await fx.rt.runPodSandbox(fx.sandboxSpec());
     try {
       const id = await started(sb, { args: ['sleep', '1000'] });
-      // `tty` itself would print "not a tty": the terminal is the agent's (node-pty), not one of the
-      // container's /dev/pts, so ttyname() finds no name for it inside; isatty() and the size hold.
-      const once = fx.rt.exec(id, ['sh', '-c', 'test -t 0 && test -t 1 && echo is-a-tty; stty size'], { tty: true, stdin: false, cols: 100, rows: 30 });
+      // The terminal is one of the container's own /dev/pts, and the process leads its session.
+      const once = fx.rt.exec(id, ['sh', '-c', 'test -t 0 && test -t 1 && echo is-a-tty; tty; stty size'], { tty: true, stdin: false, cols: 100, rows: 30 });
       const out = collect(once);
       assert.equal(await once.exited, 0);
       await eventually(() => out.text().includes('30 100'), `stty size in ${JSON.stringify(out.text())}`);
       assert.match(out.text(), /is-a-tty/);
+      assert.match(out.text(), /^\/dev\/pts\/\d+\r?$/m);
       assert.equal(once.stderr, undefined);
 
       const shell = fx.rt.exec(id, ['sh'], { tty: true, stdin: true, cols: 80, rows: 24 });
@@ -112,9 +112,16 @@ describe('CrunRuntime: stop, exec, shared namespaces', () => {
       shell.stdin!.write('stty size\n');
       await eventually(() => sout.text().includes('24 80'), 'first size');
       shell.resize(132, 43);
-      shell.stdin!.write('stty size; exit 5\n');
+      // The new size reaches the container's terminal a moment later: ask until it shows.
+      for (let i = 0; i < 50 && !sout.text().includes('43 132'); i++) {
+        shell.stdin!.write('stty size\n');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(sout.text(), /43 132/, `resized size in ${JSON.stringify(sout.text())}`);
+      shell.stdin!.write('exit 5\n');
       assert.equal(await shell.exited, 5);
-      await eventually(() => sout.text().includes('43 132'), `resized size in ${JSON.stringify(sout.text())}`);
+      // An interactive shell on a terminal of its own has job control.
+      assert.doesNotMatch(sout.text(), /can't access tty/);
     } finally {
       await fx.rt.removePodSandbox(sb.id);
     }

@@ -68,6 +68,19 @@ describe('CrunRuntime', () => {
     }
   });
 
+  test('a process that ends at once is reported with its start time, before its finish', async () => {
+    const sb = await sandbox();
+    try {
+      // Its exit file can appear while `crun start` is still returning.
+      for (let i = 0; i < 5; i++) {
+        const st = await runToExit(sb, { args: ['true'] });
+        assert.ok(st.startedAt !== undefined && st.finishedAt !== undefined && st.startedAt <= st.finishedAt, JSON.stringify(st));
+      }
+    } finally {
+      await fx.rt.removePodSandbox(sb.id);
+    }
+  });
+
   test('exit code, env, cwd and user are the spec\'s', async () => {
     const sb = await sandbox();
     try {

@@ -383,8 +383,15 @@ export class CrunRuntime implements ContainerRuntime {
   async startContainer(id: string): Promise<void> {
     const c = this.mustGet(id);
     if (c.status.phase !== 'created') throw new Error(`container ${id} is ${c.status.phase}, not created`);
-    await run(this.crun, [`--root=${this.crunRoot}`, 'start', id]);
+    // Taken before the start: a process that ends at once can be seen exited (its exit file) while
+    // `crun start` is still returning, and its exit must say when it started.
     c.state.startedAt = Date.now();
+    try {
+      await run(this.crun, [`--root=${this.crunRoot}`, 'start', id]);
+    } catch (err) {
+      c.state.startedAt = undefined;
+      throw err;
+    }
     this.saveState(c);
     if (c.status.phase === 'created') c.status.phase = 'running';
     c.status.startedAt = c.state.startedAt;
@@ -484,7 +491,8 @@ export class CrunRuntime implements ContainerRuntime {
       if (text === '') return; // written but not flushed yet: the next event or poll reads it
       exitCode = Number.parseInt(text, 10);
       if (!Number.isFinite(exitCode)) exitCode = 255;
-      finishedAt = Math.floor(statSync(file).mtimeMs);
+      // File times come from a coarse clock that can lag the start time taken just before.
+      finishedAt = Math.max(Math.floor(statSync(file).mtimeMs), c.state.startedAt ?? 0);
     } else if (deep && c.status.phase === 'running' && !this.monitorAlive(c)) {
       exitCode = 255;
       finishedAt = Date.now();
@@ -582,9 +590,14 @@ export class CrunRuntime implements ContainerRuntime {
     const args = [`--root=${this.crunRoot}`, 'exec', '--pid-file', pidFile];
     // crun exec takes the container's environment unless told one --env: then it takes only those.
     if (opts.tty) for (const e of withTerm(this.containerEnv(c))) args.push('--env', e);
+    // With --tty (and no console socket) crun gives the process a terminal of the container's own
+    // devpts, as its session leader, as CRI runtimes do: a shell gets job control and `tty` names it.
+    // crun relays that terminal to its own stdin and stdout (the agent's pty below).
+    if (opts.tty) args.push('--tty');
     args.push(id, ...cmd);
     if (opts.tty) {
       const term = pty.spawn(this.crun, args, { name: 'xterm', cols: opts.cols ?? 80, rows: opts.rows ?? 24, cwd: '/', env: process.env as Record<string, string> });
+      const resizeInside = innerTerminalResizer(pidFile);
       const stdout = new PassThrough();
       term.onData((d) => stdout.write(d));
       let stdin: PassThrough | undefined;
@@ -611,6 +624,7 @@ export class CrunRuntime implements ContainerRuntime {
           } catch {
             /* already exited */
           }
+          resizeInside(Math.max(1, cols), Math.max(1, rows));
         },
         exited,
         kill: () => {
@@ -902,6 +916,33 @@ function readPid(file: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Resizes the terminal crun made for an exec'd process. crun copies the size of its own terminal
+ * only when it makes that one and relays no later change, so the new size is set on the process's
+ * terminal itself (its fd 0, reached through /proc), which signals SIGWINCH to it as a resize does.
+ * Until crun has written the process's pid, the size set on the agent's pty is the one crun copies;
+ * changes are applied one at a time, in order.
+ */
+function innerTerminalResizer(pidFile: string): (cols: number, rows: number) => void {
+  let chain = Promise.resolve();
+  const apply = async (cols: number, rows: number) => {
+    let pid = readPid(pidFile);
+    for (let i = 0; !pid && i < 20 && existsSync(dirname(pidFile)); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      pid = readPid(pidFile);
+    }
+    if (!pid) return;
+    await new Promise<void>((resolve) => {
+      const p = spawn('stty', ['-F', `/proc/${pid}/fd/0`, 'rows', String(rows), 'cols', String(cols)], { stdio: 'ignore' });
+      p.on('error', () => resolve());
+      p.on('close', () => resolve());
+    });
+  };
+  return (cols, rows) => {
+    chain = chain.then(() => apply(cols, rows));
+  };
 }
 
 function killPidFile(file: string): void {
