@@ -139,7 +139,8 @@ export class PodWorker extends PodWorkerBase {
     r.terminated = {
       exitCode: st.exitCode ?? 137,
       reason: st.oomKilled ? 'OOMKilled' : (st.exitCode ?? 137) === 0 ? 'Completed' : 'Error',
-      startedAt: r.startedAt,
+      // A container that ends at once may exit before startContainer has noted its start.
+      startedAt: st.startedAt ?? r.startedAt,
       finishedAt: st.finishedAt ?? this.ctx.now(),
       id: containerID(st.id),
     };
@@ -302,12 +303,15 @@ export class PodWorker extends PodWorkerBase {
       this.dirty = true;
       return;
     }
-    r.startedAt = this.ctx.runtime.containerStatus(id)?.startedAt ?? this.ctx.now();
+    const running = this.live.get(r.name) === l;
+    if (running) r.startedAt = this.ctx.runtime.containerStatus(id)?.startedAt ?? this.ctx.now();
     if (this.gone) {
       await this.ctx.runtime.stopContainer(id, 0);
       return;
     }
     this.event('Normal', 'Started', `Started container ${r.name}`, r);
+    // It has already ended (its exit was handled): no hook or probe for it.
+    if (!running) return;
 
     const postStart = c.lifecycle?.postStart;
     if (postStart) {

@@ -404,9 +404,7 @@ describe('real pods through skiff up and kubectl', () => {
         p.status.initContainerStatuses.map((c: any) => [c.name, c.state.terminated?.reason, c.state.terminated?.exitCode]),
         [['first', 'Completed', 0], ['second', 'Completed', 0]],
       );
-      // Fails until pod-worker.ts containerExited takes the runtime's startedAt (st.startedAt): a
-      // container that ends at once is reported terminated before the worker notes its start, so
-      // terminated.startedAt is missing (upstream always sets it).
+      // A container that ends at once still reports when it started (upstream always sets it).
       const [a, b] = p.status.initContainerStatuses.map((c: any) => c.state.terminated);
       assert.ok(Date.parse(b.startedAt) >= Date.parse(a.finishedAt), `second started after first finished: ${json([a, b])}`);
     });
