@@ -231,6 +231,9 @@ export class CniNetwork implements PodNetwork {
       const conf: Record<string, unknown> = { ...plugin, cniVersion: list.cniVersion, name: list.name };
       if (prevResult) conf.prevResult = prevResult;
       const caps = plugin.capabilities as Record<string, boolean> | undefined;
+      // portmap only acts on mappings: for the many pods without hostPorts it is a process (and, on
+      // DEL, an iptables pass) for nothing. libcni would run it anyway; skipping it changes no state.
+      if (caps?.portMappings && portMappings.length === 0 && plugin.type === 'portmap') continue;
       if (caps?.portMappings && portMappings.length > 0) conf.runtimeConfig = { portMappings };
       const out = await this.exec(plugin.type, command, env, conf, list.name);
       if (command === 'ADD') prevResult = out;
