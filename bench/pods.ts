@@ -24,6 +24,7 @@ import { rm } from 'node:fs/promises';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { GO_DURATION_RE, goDurationMs } from '../src/api/go-duration.js';
 import { buildBusyboxImage, getManifest, requireImageTools, startRegistry, type TestRegistry } from '../test/harness/registry.js';
 import { makeClientFactory, Pool, RawConnection } from './http-client.js';
 import { ResumableWatch } from './ci-tracker.js';
@@ -670,14 +671,8 @@ export async function runPods(opts: PodsRunOptions): Promise<PodsResult> {
 
 /** "Successfully pulled image "x" in 1m2.5s (...)" → ms; the duration Go prints (h, m, s, ms, µs). */
 export function parseGoDurationMs(message: string): number {
-  const m = / in ((?:\d+(?:\.\d+)?(?:h|ms|m|s|µs|us|ns))+)/.exec(message);
-  if (!m) return NaN;
-  let ms = 0;
-  for (const [, num, unit] of m[1].matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|µs|us|ns)/g)) {
-    const v = Number(num);
-    ms += unit === 'h' ? v * 3_600_000 : unit === 'm' ? v * 60_000 : unit === 's' ? v * 1000 : unit === 'ms' ? v : unit === 'ns' ? v / 1e6 : v / 1000;
-  }
-  return ms;
+  const m = / in (\S+) /.exec(message);
+  return m && GO_DURATION_RE.test(m[1]) ? goDurationMs(m[1]) : NaN;
 }
 
 /** `nproc`: the CPUs this process may use (what the brief asks to record beside os.cpus()). */

@@ -21,7 +21,7 @@ import { request as httpRequest } from 'node:http';
 import type { KubeObject } from '../api/types.js';
 import type { ContainerRuntime, ContainerSpec, ContainerStatus, ImageService, PulledImage, RegistryCredential, SandboxInfo, SandboxSpec } from './cri.js';
 import { ImageError, NetworkError } from './cri.js';
-import { goDuration } from './go-duration.js';
+import { goDuration } from '../api/go-duration.js';
 import { hostsFileFor } from './pod-dns.js';
 import { ProbeWorker, type ProbeKind, type ProbeTarget } from './probes.js';
 import { freshRecords, generatePodStatus, isTerminalPhase, parseTime, recordsFromStatus, type ContainerRecord } from './status/pod-status.js';

@@ -1,15 +1,17 @@
 /** Flag parsing shared by the `skiff` commands: errors that print usage, durations, booleans, node shapes. */
 import type { SimulatedAgentOptions } from '../agent/simulated/config.js';
+import { GO_DURATION_RE, goDurationMs } from '../api/go-duration.js';
 
 export class UsageError extends Error {}
 
 /** A duration flag in milliseconds: `15s`, `1m`, `500ms`, or a bare number of seconds. */
 export function durationMs(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) throw new UsageError(`${flag} must be a duration like 15s or 500ms, not ${v}`);
-  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Number(m[1]) * scale;
+  const t = v.trim();
+  // Go's durations ("1m30s", as kube flags take them), and a bare number as seconds.
+  if (GO_DURATION_RE.test(t) && !t.startsWith('-')) return goDurationMs(t);
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
+  throw new UsageError(`${flag} must be a duration like 15s or 500ms, not ${v}`);
 }
 
 export function parseBool(flag: string, v: string): boolean {

@@ -15,7 +15,7 @@
 import type { KubeObject } from '../../api/types.js';
 import { ANNOTATION_READY, type SimulatedAgentConfig } from './config.js';
 import { PodWorkerBase, type PodWorkerBaseContext } from '../status/pod-worker-base.js';
-import { goDuration } from '../go-duration.js';
+import { goDuration } from '../../api/go-duration.js';
 import type { ContainerConfig, ContainerExit, Runtime, Sandbox } from './runtime.js';
 import {
   freshRecords,

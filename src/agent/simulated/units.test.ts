@@ -5,7 +5,7 @@ import { podCidrFor, resolveConfig } from './config.js';
 import { PodAddressPool } from './ipam.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { freshRecords, generatePodStatus, podPhase, recordsFromStatus, type ContainerRecord } from '../status/pod-status.js';
-import { goDuration } from '../go-duration.js';
+import { goDuration } from '../../api/go-duration.js';
 import { programOf } from './runtime.js';
 import { CoalescingWriter } from '../status/writer.js';
 

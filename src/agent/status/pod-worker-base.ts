@@ -8,7 +8,7 @@
 import type { KubeObject } from '../../api/types.js';
 import type { Client } from '../../client/interface.js';
 import { referenceOf, type EventRecorder } from '../../client/events.js';
-import { goDuration } from '../go-duration.js';
+import { goDuration } from '../../api/go-duration.js';
 import type { ContainerRecord } from './pod-status.js';
 import { newer, PodStatusSync } from './pod-sync.js';
 import type { CoalescingWriter } from './writer.js';

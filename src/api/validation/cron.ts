@@ -4,6 +4,7 @@
  * schedule parses (robfig's error texts go verbatim into the 422); the CronJob controller asks for
  * the parsed schedule itself, so both read one parser.
  */
+import { GO_DURATION_RE, goDurationMs } from '../go-duration.js';
 
 interface Bounds {
   min: number;
@@ -109,17 +110,6 @@ function all(r: Bounds): CronField {
   return { values, star: true };
 }
 
-/** Go's time.ParseDuration grammar, for "@every <duration>". */
-const DURATION_RE = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$/;
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-function goDurationMs(d: string): number {
-  const sign = d.startsWith('-') ? -1 : 1;
-  let total = 0;
-  for (const m of d.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
-  return sign * total;
-}
-
 function parseDescriptor(spec: string, location: string | undefined): CronSchedule {
   const fields = (minute: CronField, hour: CronField, dom: CronField, month: CronField, dow: CronField): CronSchedule => ({
     kind: 'fields',
@@ -147,7 +137,7 @@ function parseDescriptor(spec: string, location: string | undefined): CronSchedu
   }
   if (spec.startsWith('@every ')) {
     const d = spec.slice('@every '.length);
-    if (!DURATION_RE.test(d)) throw new Error(`failed to parse duration ${spec}: time: invalid duration ${JSON.stringify(d)}`);
+    if (!GO_DURATION_RE.test(d)) throw new Error(`failed to parse duration ${spec}: time: invalid duration ${JSON.stringify(d)}`);
     // robfig runs at least every second, in whole seconds.
     const ms = Math.max(1000, goDurationMs(d));
     return { kind: 'every', delayMs: ms - (ms % 1000), location };
