@@ -20,7 +20,7 @@ import { newControllerContext } from '../controllers/context.js';
 import type { SimulatedAgentOptions } from '../agent/simulated/config.js';
 import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
-import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseCidr } from '../apiserver/admission/service-allocation.js';
+import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseServiceCidr } from '../apiserver/admission/service-allocation.js';
 import { ensureKubeletClientCert } from '../apiserver/kubelet-client.js';
 
 export interface ControlPlaneOptions {
@@ -82,7 +82,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await server.start();
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
-  await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port, serviceIp: firstServiceIp(parseCidr(serviceCidr)) });
+  await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port, serviceIp: firstServiceIp(parseServiceCidr(serviceCidr)) });
   const url = `https://127.0.0.1:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });

@@ -11,7 +11,7 @@
 import type { KubeObject } from '../api/types.js';
 import type { Informer } from '../client/informer.js';
 import type { EventRecorder } from '../client/events.js';
-import { formatCidr, parseCidr, type Cidr } from '../net/ipv4.js';
+import { formatCidr, parseCidr, type Cidr } from '../api/ipv4.js';
 import type { ControllerContext } from './context.js';
 import { InformerController, type ControllerOptions } from './informer-controller.js';
 import { NODES } from './pods.js';

@@ -4,7 +4,7 @@
  * annotation names a pod uses to steer its own simulation live here too.
  */
 
-import { ipToNumber, numberToIp } from '../../net/ipv4.js';
+import { ipToNumber, numberToIp } from '../../api/ipv4.js';
 
 /** A delay in milliseconds: fixed, or drawn uniformly from [min, max] each time. */
 export type Delay = number | { min: number; max: number };

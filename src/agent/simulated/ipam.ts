@@ -4,7 +4,7 @@
  * freed address is not handed straight to the next pod, which keeps stale endpoints from pointing at
  * a new pod).
  */
-import { ipToNumber, numberToIp } from '../../net/ipv4.js';
+import { ipToNumber, numberToIp } from '../../api/ipv4.js';
 
 export class PodAddressPool {
   private readonly first: number;

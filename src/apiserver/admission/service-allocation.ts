@@ -9,6 +9,7 @@ import { isStoreError, type Store } from '../../storage/store.js';
 import { errors, type StatusCause } from '../../api/errors.js';
 import { resourcePrefixOf, type WatchCache } from '../watch-cache.js';
 import type { AdmissionOutcome, AdmissionPlugin } from './types.js';
+import { ipToNumber, numberToIp, parseCidr } from '../../api/ipv4.js';
 
 const IP_PREFIX = '/registry/ranges/serviceips/';
 const PORT_PREFIX = '/registry/ranges/servicenodeports/';
@@ -23,32 +24,17 @@ export interface ServiceRange {
   cidr: string;
 }
 
-export function parseCidr(cidr: string): ServiceRange {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-  if (!m) throw new Error(`invalid service CIDR ${cidr}: only IPv4 ranges are supported`);
-  const octets = m.slice(1, 5).map(Number);
-  const bits = Number(m[5]);
-  if (octets.some((o) => o > 255) || bits < 8 || bits > 30) throw new Error(`invalid service CIDR ${cidr}`);
-  const ip = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
-  const size = 2 ** (32 - bits);
-  return { base: ip - (ip % size), size, cidr };
-}
-
-export function ipToString(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-function ipToNumber(s: string): number | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
-  if (!m) return undefined;
-  const o = m.slice(1).map(Number);
-  if (o.some((x) => x > 255)) return undefined;
-  return ((o[0] << 24) >>> 0) + (o[1] << 16) + (o[2] << 8) + o[3];
+/** The Service range of `cidr` (IPv4 only, /8 to /30); throws for anything else. */
+export function parseServiceCidr(cidr: string): ServiceRange {
+  const c = parseCidr(cidr);
+  if (!c) throw new Error(`invalid service CIDR ${cidr}: only IPv4 ranges are supported`);
+  if (c.bits < 8 || c.bits > 30) throw new Error(`invalid service CIDR ${cidr}`);
+  return { base: c.network, size: c.size, cidr };
 }
 
 /** The first usable address of the range (the `kubernetes` Service's ClusterIP). */
 export function firstServiceIp(range: ServiceRange): string {
-  return ipToString(range.base + 1);
+  return numberToIp(range.base + 1);
 }
 
 function isServices(e: ResourceEntry): boolean {
@@ -74,7 +60,7 @@ export class ServiceAllocation implements AdmissionPlugin {
     cidr = DEFAULT_SERVICE_CIDR,
     private readonly nodePorts: [number, number] = DEFAULT_NODE_PORT_RANGE,
   ) {
-    this.range = parseCidr(cidr);
+    this.range = parseServiceCidr(cidr);
   }
 
   async admit(a: { operation: string; entry: ResourceEntry; obj: KubeObject; old?: KubeObject; dryRun: boolean }): Promise<AdmissionOutcome | void> {
@@ -197,7 +183,7 @@ export class ServiceAllocation implements AdmissionPlugin {
     // Start anywhere and probe forward: even a nearly full range finds its free addresses.
     let offset = Math.floor(Math.random() * usable);
     for (let tries = 0, probed = 0; tries < MAX_TRIES && probed < usable; probed++) {
-      const ip = ipToString(this.range.base + 1 + offset);
+      const ip = numberToIp(this.range.base + 1 + offset);
       offset = (offset + 1) % usable;
       if (used(IP_PREFIX + ip)) continue;
       tries++;
