@@ -1,5 +1,5 @@
 /** The CI burst benchmark's goals (issue 3, §5), upstream's figures beside them, and its Markdown. */
-import { fmt } from './report.js';
+import { fmt, markdownTable } from './report.js';
 import type { CiBurstResult, CiGoalRow } from './ci-burst.js';
 import type { CpuShare } from './phases.js';
 
@@ -60,11 +60,7 @@ export function ciMaxOthers(r: CiBurstResult): number {
 
 export function ciMarkdown(r: CiBurstResult): string {
   const lines: string[] = [];
-  const table = (head: string[], rows: string[][]) => {
-    lines.push(`| ${head.join(' | ')} |`);
-    lines.push(`| ${head.map((_h, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join(' | ')} |`);
-    for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
-  };
+  const table = (head: string[], rows: string[][]) => lines.push(...markdownTable(head, rows));
   const c = r.config;
   const goalsMet = r.goals.every((g) => g.met !== false);
   const title = c.size === 'large' ? 'CI burst, large' : c.size === 'quick' ? 'CI burst (quick smoke run — not the benchmark)' : 'CI burst';

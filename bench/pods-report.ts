@@ -1,5 +1,5 @@
 /** The pods suite's goals and its tables (Markdown, also readable in a terminal). */
-import { fmt } from './report.js';
+import { fmt, markdownTable } from './report.js';
 import type { CpuShare } from './phases.js';
 import type { LatencySummary } from './stats.js';
 import type { Overhead, PodsGoalRow, PodsResult } from './pods.js';
@@ -63,11 +63,7 @@ function overheadRow(o: Overhead): string[] {
 
 export function podsMarkdown(r: PodsResult): string {
   const lines: string[] = [];
-  const table = (head: string[], rows: string[][]) => {
-    lines.push(`| ${head.join(' | ')} |`);
-    lines.push(`| ${head.map((_h, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join(' | ')} |`);
-    for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
-  };
+  const table = (head: string[], rows: string[][]) => lines.push(...markdownTable(head, rows));
   const goalsMet = r.goals.every((g) => g.met !== false);
   lines.push(`### Pods${r.config.size === 'quick' ? ' (quick smoke run — not the benchmark)' : ''}: ${goalsMet ? 'all goals met' : 'SHORT of goals'}${r.failures.length ? ' — and the run FAILED (see Failures)' : ''}`);
   lines.push('');

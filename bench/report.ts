@@ -194,14 +194,19 @@ function latRow(name: string, ops: string, l: LatencySummary, errors: number, cp
   return [name, ops, fmt(l.p50), fmt(l.p90), fmt(l.p99), fmt(l.max), String(errors), cpuText(cpu)];
 }
 
+/** A Markdown table: the first and last columns left-aligned, numbers between right-aligned. */
+export function markdownTable(head: string[], rows: string[][]): string[] {
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((_h, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ];
+}
+
 /** The goal table and the detail table, as Markdown (also readable in a terminal). */
 export function markdown(r: BackendResult): string {
   const lines: string[] = [];
-  const table = (head: string[], rows: string[][]) => {
-    lines.push(`| ${head.join(' | ')} |`);
-    lines.push(`| ${head.map((_h, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join(' | ')} |`);
-    for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
-  };
+  const table = (head: string[], rows: string[][]) => lines.push(...markdownTable(head, rows));
   const goalsMet = r.goals.every((g) => g.met !== false);
   const verdict = `${goalsMet ? 'all goals met' : 'SHORT of goals'}${r.failures.length ? ' — and the run FAILED (see Failures)' : ''}`;
   lines.push(`### ${r.backend}${r.quick ? ' (quick smoke run — not the benchmark)' : ''}: ${verdict}`);
