@@ -13,9 +13,10 @@ import type { KubeObject } from '../api/types.js';
 import type { Client } from '../client/interface.js';
 import { EventRecorder } from '../client/events.js';
 import { Informer } from '../client/informer.js';
-import { NODES, PODS } from '../controllers/pods.js';
+import { NODES } from '../controllers/pods.js';
 import type { ContainerRuntime, ContainerStatus, ImageService, SandboxInfo } from './cri.js';
 import { LocalNode } from './local-node.js';
+import { boundPodsInformer } from './bound-pods.js';
 import { rotate } from './logs/cri-log.js';
 import type { NodeTimings } from './node-registration.js';
 import { PodWorker, type ContainerSpecFactory, type PodVolumes, type PodWorkerContext } from './pod-worker.js';
@@ -56,6 +57,8 @@ export interface NodeAgentOptions {
 export class NodeAgent {
   readonly node: LocalNode;
   private readonly workers = new Map<string, PodWorker>();
+  /** The same workers by namespace/name (a pod's name is unique among the pods bound here). */
+  private readonly byName = new Map<string, PodWorker>();
   private readonly writer: CoalescingWriter;
   private readonly recorder: EventRecorder;
   private readonly ctx: PodWorkerContext;
@@ -144,14 +147,7 @@ export class NodeAgent {
     }
     if (this.stopped) return;
 
-    this.podInformer = new Informer(this.client, PODS, '', { fieldSelector: `spec.nodeName=${this.opts.nodeName}` });
-    this.podInformer
-      .onAdd((p) => this.podSeen(p))
-      .onUpdate((o, p) => {
-        if (o.metadata?.uid !== p.metadata?.uid) this.podGone(o);
-        this.podSeen(p);
-      })
-      .onDelete((p) => this.podGone(p));
+    this.podInformer = boundPodsInformer(this.client, `spec.nodeName=${this.opts.nodeName}`, { seen: (p) => this.podSeen(p), gone: (p) => this.podGone(p) });
     this.podInformer.start();
     await this.podInformer.waitForSync();
     await this.removeOrphans();
@@ -181,8 +177,7 @@ export class NodeAgent {
 
   /** The pod worker of a pod, for the streaming server. */
   worker(namespace: string, name: string): PodWorker | undefined {
-    for (const w of this.workers.values()) if (w.namespace === namespace && w.name === name) return w;
-    return undefined;
+    return this.byName.get(`${namespace}/${name}`);
   }
 
   /** The newest copy of a pod bound here. */
@@ -231,6 +226,7 @@ export class NodeAgent {
     this.adoptable.delete(uid);
     const worker = new PodWorker(pod, this.ctx, adopted);
     this.workers.set(uid, worker);
+    this.byName.set(`${worker.namespace}/${worker.name}`, worker);
     worker.kick();
   }
 
@@ -239,6 +235,7 @@ export class NodeAgent {
     const w = uid ? this.workers.get(uid) : undefined;
     if (!w) return;
     this.workers.delete(uid!);
+    if (this.byName.get(`${w.namespace}/${w.name}`) === w) this.byName.delete(`${w.namespace}/${w.name}`);
     void w.remove();
   }
 

@@ -13,13 +13,14 @@ import type { KubeObject } from '../../api/types.js';
 import type { Client } from '../../client/interface.js';
 import { EventRecorder } from '../../client/events.js';
 import { Informer } from '../../client/informer.js';
-import { NODES, PODS } from '../../controllers/pods.js';
+import { NODES } from '../../controllers/pods.js';
 import { LABEL_SIMULATED, nodeInternalIP, nodeName, podCidrFor, resolveConfig, type SimulatedAgentConfig, type SimulatedAgentOptions } from './config.js';
 import { ConcurrencyLimiter, limitedClient } from './limiter.js';
 import { SimulatedNode } from './node.js';
 import { PodWorker, type PodWorkerContext } from './pods.js';
 import { SimulatedRuntime } from './runtime.js';
 import { CoalescingWriter } from '../status/writer.js';
+import { boundPodsInformer } from '../bound-pods.js';
 
 interface NodeSlot {
   node: SimulatedNode;
@@ -103,14 +104,7 @@ export class SimulatedAgent {
       });
 
     // One informer for every node's pods; the field selector keeps unscheduled pods out of it.
-    this.podInformer = new Informer(this.client, PODS, '', { fieldSelector: 'spec.nodeName!=' });
-    this.podInformer
-      .onAdd((p) => this.podSeen(p))
-      .onUpdate((o, p) => {
-        if (o.metadata?.uid !== p.metadata?.uid) this.podGone(o);
-        this.podSeen(p);
-      })
-      .onDelete((p) => this.podGone(p));
+    this.podInformer = boundPodsInformer(this.client, 'spec.nodeName!=', { seen: (p) => this.podSeen(p), gone: (p) => this.podGone(p) });
     this.nodeInformer.start();
     this.podInformer.start();
     const synced = await Promise.all([this.nodeInformer.waitForSync(), this.podInformer.waitForSync()]);
