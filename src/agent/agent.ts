@@ -35,7 +35,7 @@ export interface NodeAgentComponents {
 
 export interface NodeAgentOptions {
   nodeName: string;
-  /** Agent state: container root filesystems, image store, runtime records. */
+  /** Where the agent keeps its state: the node's ephemeral storage is this filesystem's. */
   stateRoot: string;
   logRoot: string;
   /** The streaming server's port, reported as the kubelet endpoint. */

@@ -66,11 +66,9 @@ export interface PodWorkerContext extends PodWorkerBaseContext {
 /** A container the runtime runs for a record. */
 interface Live {
   id: string;
-  attempt: number;
   probes: ProbeWorker[];
-  /** Set while the worker kills it itself (probe failure, termination): its exit is expected. */
+  /** Set once the worker kills it itself (probe failure, termination), so it is not killed twice. */
   killing?: boolean;
-  killReason?: string;
 }
 
 const SANDBOX_RETRY_MS = 5000;
@@ -149,14 +147,14 @@ export class PodWorker extends PodWorkerBase {
   }
 
   /** For the streaming server: the running (or last) container of `name`, and the one before it. */
-  containerFor(name: string): { current?: string; previous?: string; attempt: number } | undefined {
+  containerFor(name: string): { current?: string; previous?: string } | undefined {
     const r = this.record(name);
     if (!r) return undefined;
     const l = this.live.get(name);
     const dead = this.dead.get(name) ?? [];
     const current = l?.id ?? dead[dead.length - 1];
     const previous = l ? dead[dead.length - 1] : dead[dead.length - 2];
-    return { current, previous, attempt: r.restartCount };
+    return { current, previous };
   }
 
   // ---- the lifecycle ----
@@ -277,7 +275,7 @@ export class PodWorker extends PodWorkerBase {
       return;
     }
     this.event('Normal', 'Created', `Created container ${r.name}`, r);
-    const l: Live = { id, attempt, probes: [] };
+    const l: Live = { id, probes: [] };
     this.live.set(r.name, l);
     if (r.id) {
       if (r.state === 'terminated' && r.terminated) r.last = r.terminated;
@@ -538,7 +536,7 @@ export class PodWorker extends PodWorkerBase {
         r.startedAt = latest.startedAt ?? r.startedAt;
         r.waiting = undefined;
         r.terminated = undefined;
-        const l: Live = { id: latest.id, attempt: latest.attempt, probes: [] };
+        const l: Live = { id: latest.id, probes: [] };
         this.live.set(r.name, l);
         const c = this.containerSpec(r);
         if (c) this.startProbes(r, c, l);

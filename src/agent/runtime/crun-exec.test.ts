@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node
 import type { ContainerSpec, ContainerStatus, ProcessIO, SandboxInfo } from '../cri.js';
 import { run } from './host.js';
 import { followLog } from './log-follow.js';
-import { cgroupDirs, makeFixture, type Fixture } from './testing.js';
+import { cgroupDirs, eventually, makeFixture, type Fixture } from './testing.js';
 
 let fx: Fixture;
 const exits = new Map<string, ContainerStatus>();
@@ -18,16 +18,6 @@ before(() => {
 after(async () => {
   await fx?.cleanup();
 });
-
-async function eventually<T>(fn: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function started(sb: SandboxInfo, over: Partial<ContainerSpec>): Promise<string> {
   const id = await fx.rt.createContainer(fx.containerSpec(sb.id, sb.podUid, over));

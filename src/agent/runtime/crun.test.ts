@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { ContainerSpec, ContainerStatus, SandboxInfo } from '../cri.js';
 import { NetworkError } from '../cri.js';
 import { Cgroups } from './cgroups.js';
-import { cgroupDirs, makeFixture, type Fixture } from './testing.js';
+import { cgroupDirs, eventually, makeFixture, type Fixture } from './testing.js';
 
 let fx: Fixture;
 const exits = new Map<string, ContainerStatus>();
@@ -17,16 +17,6 @@ before(() => {
 after(async () => {
   await fx?.cleanup();
 });
-
-async function eventually<T>(fn: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function sandbox(over = {}): Promise<SandboxInfo> {
   const spec = fx.sandboxSpec(over);

@@ -223,3 +223,14 @@ export function cgroupDirs(cgroupRoot: string, path = ''): string[] {
     .map((h) => join('/sys/fs/cgroup', h, cgroupRoot, path))
     .filter((d) => existsSync(d));
 }
+
+/** Polls `fn` (every 50 ms, synchronously evaluated) until it gives a value; throws after the timeout. */
+export async function eventually<T>(fn: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
