@@ -21,6 +21,7 @@ const DEFINITION_PACKAGE: Record<string, string> = {
   'scheduling.k8s.io': 'io.k8s.api.scheduling',
   'storage.k8s.io': 'io.k8s.api.storage',
   'apiextensions.k8s.io': 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions',
+  'admissionregistration.k8s.io': 'io.k8s.api.admissionregistration',
 };
 
 const REPLICAS_SCALE: ScaleSpec = {
@@ -141,10 +142,16 @@ export const builtinResources: ResourceEntry[] = [
   entry('storage.k8s.io', 'v1', 'CSIStorageCapacity', 'csistoragecapacities'),
   entry('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', { ...CLUSTER, shortNames: ['sc'] }),
   entry('storage.k8s.io', 'v1', 'VolumeAttachment', 'volumeattachments', { ...CLUSTER, status: true }),
-  // apiextensions.k8s.io/v1 (stored; serving custom resources comes with the CRD issue)
+  // admissionregistration.k8s.io/v1
+  entry('admissionregistration.k8s.io', 'v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', { ...CLUSTER, categories: ['api-extensions'] }),
+  entry('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', { ...CLUSTER, categories: ['api-extensions'] }),
+  entry('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', { ...CLUSTER, categories: ['api-extensions'], status: true, hasSpec: true }),
+  entry('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', { ...CLUSTER, categories: ['api-extensions'], hasSpec: true }),
+  // apiextensions.k8s.io/v1
   entry('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', {
     ...CLUSTER,
     shortNames: ['crd', 'crds'],
+    categories: ['api-extensions'],
     status: true,
     hasSpec: true,
   }),
@@ -161,6 +168,7 @@ export const GROUP_ORDER = [
   'policy',
   'rbac.authorization.k8s.io',
   'storage.k8s.io',
+  'admissionregistration.k8s.io',
   'apiextensions.k8s.io',
   'scheduling.k8s.io',
   'coordination.k8s.io',

@@ -33,6 +33,7 @@ import { serveWatch } from './watch.js';
 import { scaleOf, applyScale } from './scale.js';
 import type { ResourceRegistry } from './registry.js';
 import { conversionFor } from '../api/conversion.js';
+import { LOOPBACK_USER, type UserInfo } from './auth/user.js';
 
 export interface HandlerDeps {
   resources: ResourceStore;
@@ -65,7 +66,15 @@ export function versionView(registry: ResourceRegistry, entry: ResourceEntry): V
   };
 }
 
-export async function handleResource(deps: HandlerDeps, req: IncomingMessage, res: ServerResponse, info: RequestInfo, requested: ResourceEntry, query: URLSearchParams): Promise<void> {
+export async function handleResource(
+  deps: HandlerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: RequestInfo,
+  requested: ResourceEntry,
+  query: URLSearchParams,
+  user: UserInfo = LOOPBACK_USER,
+): Promise<void> {
   const view = versionView(deps.registry, requested);
   const entry = view.storage;
   const ns = entry.namespaced ? info.namespace : '';
@@ -98,25 +107,25 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
       return serveWatch(deps.resources, req, res, requested, view, ns, info.name, query, buildFilter(entry, query, info.name));
     case 'create': {
       if (sub === 'binding') {
-        const ctx = writeContext(query, 'CreateOptions');
+        const ctx = writeContext(user, query, 'CreateOptions');
         const status = await bindPod(deps.resources, entry, ns, info.name, decodeBody(await readBody(req), req.headers['content-type']), ctx);
         return sendJson(res, 201, status);
       }
       if (sub === 'eviction') {
-        const ctx = writeContext(query, 'CreateOptions');
+        const ctx = writeContext(user, query, 'CreateOptions');
         const body = decodeBody(await readBody(req), req.headers['content-type']);
         const status = await evictPod(deps.resources, entry, deps.registry.lookup('policy', 'v1', 'poddisruptionbudgets'), ns, info.name, body, ctx);
         return sendJson(res, 201, status);
       }
       if (info.name) throw methodNotAllowed();
-      const ctx = writeContext(query, 'CreateOptions');
+      const ctx = writeContext(user, query, 'CreateOptions');
       const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type']));
       const created = await deps.resources.create(entry, ns, body, ctx);
       return respondObject(req, res, requested, 201, view.fromStorage(created), query, ctx.warnings);
     }
     case 'update': {
       if (!info.name) throw methodNotAllowed();
-      const ctx = writeContext(query, 'UpdateOptions');
+      const ctx = writeContext(user, query, 'UpdateOptions');
       const body = decodeBody(await readBody(req), req.headers['content-type']);
       if (sub === 'scale') {
         const updated = await deps.resources.patch(entry, ns, info.name, (cur) => applyScale(entry, cur, body), ctx);
@@ -127,7 +136,7 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
     }
     case 'patch': {
       if (!info.name) throw methodNotAllowed();
-      const ctx = writeContext(query, 'PatchOptions');
+      const ctx = writeContext(user, query, 'PatchOptions');
       const contentType = req.headers['content-type'] ?? '';
       checkPatchType(contentType);
       const patchBody = decodePatch(await readBody(req));
@@ -160,7 +169,7 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
     }
     case 'delete': {
       const { opts, dryRun } = await deleteOptions(req, query);
-      const ctx = writeContext(query, 'DeleteOptions', dryRun);
+      const ctx = writeContext(user, query, 'DeleteOptions', dryRun);
       const result = await deps.resources.delete(entry, ns, info.name, opts, ctx);
       if (result.deleted && !returnsDeletedObject(entry)) {
         const o = result.object.obj;
@@ -176,7 +185,7 @@ export async function handleResource(deps: HandlerDeps, req: IncomingMessage, re
     }
     case 'deletecollection': {
       const { opts, dryRun } = await deleteOptions(req, query);
-      const ctx = writeContext(query, 'DeleteOptions', dryRun);
+      const ctx = writeContext(user, query, 'DeleteOptions', dryRun);
       const listed = await deps.resources.list(entry, ns, { filter: buildFilter(entry, query, '') });
       const deleted: KubeObject[] = [];
       for (const item of listed.items) {
@@ -224,7 +233,7 @@ function wrapScale(entry: ResourceEntry, obj: StoredObject, _deps: HandlerDeps):
 }
 
 /** Options every write takes; bad values are 422s on the options kind (CreateOptions…), like upstream. */
-export function writeContext(query: URLSearchParams, optionsKind: string, bodyDryRun: string[] = []): WriteContext {
+export function writeContext(user: UserInfo, query: URLSearchParams, optionsKind: string, bodyDryRun: string[] = []): WriteContext {
   const dry = [...query.getAll('dryRun'), ...bodyDryRun];
   if (dry.some((d) => d !== 'All')) {
     throw errors.invalid('meta.k8s.io', optionsKind, '', [causes.notSupported('dryRun', dry, ['All'])]);
@@ -235,7 +244,7 @@ export function writeContext(query: URLSearchParams, optionsKind: string, bodyDr
   }
   const fm = query.get('fieldManager');
   if (fm !== null && fm.length > 128) throw errors.badRequest('fieldManager: Too long: may not be more than 128 bytes');
-  return newWriteContext({ dryRun: dry.length > 0, fieldValidation: fv as FieldValidation, fieldManager: fm ?? undefined });
+  return newWriteContext({ dryRun: dry.length > 0, fieldValidation: fv as FieldValidation, fieldManager: fm ?? undefined, user });
 }
 
 /** DeleteOptions from the body and the query (kubectl sends them in the body, dryRun included). */

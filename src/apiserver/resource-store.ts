@@ -12,6 +12,7 @@ import { deepEqual, generateNameSuffix, nowTimestamp, specOf, toStoredJson } fro
 import { storagePrefix } from './registry.js';
 import { decodeStored, lazyStored, withResourceVersion, type WatchCache } from './watch-cache.js';
 import type { KindRules } from './kind-rules.js';
+import { LOOPBACK_USER, type UserInfo } from './auth/user.js';
 import { runAdmission, type AdmissionOutcome, type AdmissionPlugin } from './admission/types.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -22,10 +23,12 @@ export interface WriteContext {
   fieldManager?: string;
   /** Warnings for the client (the Warning header). */
   warnings: string[];
+  /** Who asked (admission webhooks and policies see it); the loopback user for in-process writes. */
+  user: UserInfo;
 }
 
 export function newWriteContext(partial: Partial<WriteContext> = {}): WriteContext {
-  return { dryRun: false, fieldValidation: 'Warn', warnings: [], ...partial };
+  return { dryRun: false, fieldValidation: 'Warn', warnings: [], user: LOOPBACK_USER, ...partial };
 }
 
 /** What readers get: the JSON to send and the object when it was needed anyway. */

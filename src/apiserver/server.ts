@@ -29,6 +29,7 @@ import { defaultTolerationSeconds } from './admission/default-toleration-seconds
 import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-allocation.js';
 import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientConfig } from './pod-streams.js';
 import type { Duplex } from 'node:stream';
+import type { UserInfo } from './auth/user.js';
 
 export interface TlsOptions {
   cert: string;
@@ -48,10 +49,7 @@ export interface ApiServerOptions {
   kubeletClient?: KubeletClientConfig;
 }
 
-export interface UserInfo {
-  name: string;
-  groups: string[];
-}
+export type { UserInfo } from './auth/user.js';
 
 export class ApiServer {
   readonly registry = new ResourceRegistry(builtinResources);
@@ -165,7 +163,7 @@ export class ApiServer {
     if (isPodStreamRequest(info)) return this.podStreams.serve(req, res, info, query);
     const entry = this.registry.lookup(info.group, info.version, info.resource);
     if (!entry) throw errors.pathNotFound();
-    await handleResource(this.deps, req, res, info, entry, query);
+    await handleResource(this.deps, req, res, info, entry, query, user);
   }
 
   /** An upgrade request: only the pod streams take one; the rest are refused as an HTTP answer. */
