@@ -236,6 +236,7 @@ function col(name: string, type: TableColumn['type'], description: string, prior
 const wide = (name: string, description: string, type: TableColumn['type'] = 'string') => col(name, type, description, 1);
 
 const NAME = col('Name', 'string', DOC['meta/v1.ObjectMeta.name'], 0, 'name');
+export const NAME_COLUMN = NAME;
 const AGE = col('Age', 'string', DOC['meta/v1.ObjectMeta.creationTimestamp']);
 const CONTAINERS = wide('Containers', 'Names of each container in the template.');
 const IMAGES = wide('Images', 'Images referenced by each container in the template.');

@@ -105,6 +105,35 @@ export interface ResourceEntry {
   subresources: { status?: boolean; scale?: ScaleSpec; finalize?: boolean; binding?: boolean; eviction?: boolean };
   /** Whether `metadata.generation` tracks spec changes (kinds with a spec). */
   hasSpec: boolean;
+  /** Set for the versions a CustomResourceDefinition serves: what the generic machinery needs from it. */
+  custom?: CustomResourceInfo;
+}
+
+/** A column of a CRD version's additionalPrinterColumns. */
+export interface PrinterColumn {
+  name: string;
+  type: string;
+  format?: string;
+  description?: string;
+  priority?: number;
+  jsonPath: string;
+}
+
+export interface CustomResourceInfo {
+  /** The CRD's name, "<plural>.<group>". */
+  crdName: string;
+  /** This version's openAPIV3Schema (upstream requires one per version in apiextensions/v1). */
+  schema: Record<string, any> | undefined;
+  /** Where objects of every version are stored (conversion strategy None: only apiVersion changes). */
+  storageVersion: string;
+  printerColumns: PrinterColumn[];
+  selectableFields: { jsonPath: string }[];
+  /** Set when the version is deprecated: the Warning every request for it gets. */
+  deprecationWarning?: string;
+  /** The CRD is being deleted: its objects may still be read and deleted, not created. */
+  terminating: boolean;
+  /** The storage version's entry (served or not), on the entries of every other version. */
+  storage?: ResourceEntry;
 }
 
 export type FieldGetter = (obj: KubeObject) => string | undefined;

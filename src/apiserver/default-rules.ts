@@ -6,6 +6,8 @@ import { checkAgainstSchema } from '../api/validation/schema-check.js';
 import { validateObjectMeta } from '../api/validation/meta.js';
 import type { KindRules } from './kind-rules.js';
 import type { SchemaSource } from './schemas.js';
+import { CRD_CLEANUP_FINALIZER } from '../api/validation/other.js';
+import { checkCustomResource, customResourceStrategy } from './crd/strategy.js';
 
 /** Kinds whose PUT creates a missing object (upstream strategies' AllowCreateOnUpdate). */
 const CREATE_ON_UPDATE = new Set(['Endpoints', 'Event', 'Lease.coordination.k8s.io', 'Event.events.k8s.io']);
@@ -13,7 +15,17 @@ const CREATE_ON_UPDATE = new Set(['Endpoints', 'Event', 'Lease.coordination.k8s.
 export function defaultKindRules(schemas: SchemaSource): KindRules {
   const strategies = new Map<string, Strategy>();
   const roots = new Map<string, any>();
+  // Custom entries are rebuilt whenever their CRD changes, so their strategies are cached per entry object.
+  const customStrategies = new WeakMap<ResourceEntry, Strategy>();
   const strategy = (e: ResourceEntry): Strategy => {
+    if (e.custom) {
+      let c = customStrategies.get(e);
+      if (!c) {
+        c = customResourceStrategy(e.custom, !!e.subresources.status);
+        customStrategies.set(e, c);
+      }
+      return c;
+    }
     const gk = groupKind(e.group, e.kind);
     let s = strategies.get(gk);
     if (!s) {
@@ -25,6 +37,7 @@ export function defaultKindRules(schemas: SchemaSource): KindRules {
   return {
     strategy,
     checkSchema(entry, obj, fieldValidation) {
+      if (entry.custom) return checkCustomResource(entry.custom, obj, fieldValidation, schemas.definitions());
       let root = roots.get(entry.definition);
       if (root === undefined) {
         root = schemas.schemaFor(entry.definition) ?? null;
@@ -49,6 +62,8 @@ export function defaultKindRules(schemas: SchemaSource): KindRules {
       return Math.max(0, g);
     },
     deferDeletion(entry, obj) {
+      // A CRD waits for its objects to be deleted (the cleanup finalizer its strategy adds).
+      if (entry.group === 'apiextensions.k8s.io' && entry.plural === 'customresourcedefinitions') return !(obj.metadata?.finalizers ?? []).includes(CRD_CLEANUP_FINALIZER);
       return isNamespace(entry) && (obj.spec?.finalizers?.length ?? 0) > 0;
     },
     canFinishDeletion(entry, obj) {

@@ -5,9 +5,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { groupKind } from '../api/types.js';
-import { fieldGetters } from '../api/fields.js';
+import { customResourceFieldGetters, fieldGetters } from '../api/fields.js';
 import { decodeBody, negotiate, parseJson, readBody, type Negotiated } from './codec.js';
-import { causes, errors } from '../api/errors.js';
+import { ApiError, causes, errors } from '../api/errors.js';
 import { sendBody, sendJson } from './http.js';
 import { isTrue, type RequestInfo } from './request-info.js';
 import {
@@ -25,7 +25,7 @@ import {
 } from './resource-store.js';
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
-import { applyPatch, checkPatchType } from './patch/index.js';
+import { applyPatch, checkPatchType, patchMediaType, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch/index.js';
 import { bindPod } from './pod-binding.js';
 import { evictPod } from './pod-eviction.js';
 import type { SchemaSource } from './schemas.js';
@@ -53,6 +53,7 @@ export interface VersionView {
 }
 
 export function versionView(registry: ResourceRegistry, entry: ResourceEntry): VersionView {
+  if (entry.custom?.storage) return customVersionView(entry, entry.custom.storage);
   const conv = conversionFor(apiVersionOf(entry), entry.kind);
   const storage = conv && registry.findByKind(conv.storageApiVersion, conv.storageKind);
   if (!conv || !storage) return { storage: entry, toStorage: (o) => o, fromStorage: (o) => o };
@@ -61,6 +62,28 @@ export function versionView(registry: ResourceRegistry, entry: ResourceEntry): V
     toStorage: (o) => (o && typeof o === 'object' && !Array.isArray(o) ? conv.toStorage(o as KubeObject) : o),
     fromStorage: (o) => {
       const obj = conv.fromStorage(o.obj);
+      return { obj, json: JSON.stringify(obj), rv: o.rv };
+    },
+  };
+}
+
+/**
+ * Versions of a custom resource convert with upstream's `None` strategy: only apiVersion changes.
+ * (The storage version's schema validates and prunes what is written through any version.)
+ */
+function customVersionView(requested: ResourceEntry, storage: ResourceEntry): VersionView {
+  const setVersion = (o: unknown, apiVersion: string) => (o && typeof o === 'object' && !Array.isArray(o) ? { ...(o as KubeObject), apiVersion } : o);
+  const storageApiVersion = apiVersionOf(storage);
+  const requestedApiVersion = apiVersionOf(requested);
+  return {
+    storage,
+    toStorage: (o) => {
+      const obj = o as KubeObject | undefined;
+      if (obj?.apiVersion !== undefined && obj.apiVersion !== requestedApiVersion) return o; // the store refuses it with upstream's message
+      return setVersion(o, storageApiVersion);
+    },
+    fromStorage: (o) => {
+      const obj = setVersion(o.obj, requestedApiVersion) as KubeObject;
       return { obj, json: JSON.stringify(obj), rv: o.rv };
     },
   };
@@ -118,6 +141,7 @@ export async function handleResource(
         return sendJson(res, 201, status);
       }
       if (info.name) throw methodNotAllowed();
+      if (requested.custom?.terminating) throw errors.methodNotAllowed('create not allowed while custom resource definition is terminating');
       const ctx = writeContext(user, query, 'CreateOptions');
       const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type']));
       const created = await deps.resources.create(entry, ns, body, ctx);
@@ -139,6 +163,10 @@ export async function handleResource(
       const ctx = writeContext(user, query, 'PatchOptions');
       const contentType = req.headers['content-type'] ?? '';
       checkPatchType(contentType);
+      if (requested.custom && patchMediaType(contentType) === STRATEGIC_MERGE_PATCH) {
+        // Custom resources have no Go structs to carry patch strategies: upstream refuses strategic merge.
+        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.filter((t) => t !== STRATEGIC_MERGE_PATCH).join(', ')}`);
+      }
       const patchBody = decodePatch(await readBody(req));
       if (sub === 'scale') {
         const scaleSchema = deps.schemas.schemaFor('io.k8s.api.autoscaling.v1.Scale');
@@ -282,12 +310,24 @@ async function deleteOptions(req: IncomingMessage, query: URLSearchParams): Prom
   return { opts, dryRun };
 }
 
+const customGetters = new WeakMap<ResourceEntry, ReturnType<typeof fieldGetters>>();
+
+function gettersOf(entry: ResourceEntry): ReturnType<typeof fieldGetters> {
+  if (!entry.custom) return fieldGetters(groupKind(entry.group, entry.kind));
+  let g = customGetters.get(entry);
+  if (!g) {
+    g = customResourceFieldGetters(entry.namespaced, entry.custom.selectableFields);
+    customGetters.set(entry, g);
+  }
+  return g;
+}
+
 export function buildFilter(entry: ResourceEntry, query: URLSearchParams, pinnedName: string): ObjectFilter {
   const ls = query.get('labelSelector');
   const fs = query.get('fieldSelector');
   if (!ls && !fs && !pinnedName) return EVERYTHING;
   const labels = ls ? parseLabelSelector(ls) : undefined;
-  const fields = fs ? parseFieldSelector(fs, fieldGetters(groupKind(entry.group, entry.kind))) : undefined;
+  const fields = fs ? parseFieldSelector(fs, gettersOf(entry)) : undefined;
   const exactName = pinnedName || fields?.exactName;
   return {
     everything: false,

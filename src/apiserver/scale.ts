@@ -21,8 +21,12 @@ export function scaleOf(entry: ResourceEntry, obj: KubeObject): KubeObject {
   const m = obj.metadata ?? {};
   const selector = obj.spec?.selector;
   const status: Record<string, unknown> = { replicas: Number(readPath(obj, spec.statusReplicasPath) ?? 0) };
-  // Built-in kinds keep a structured selector in spec; the Scale carries it in string form.
-  if (selector && typeof selector === 'object') {
+  if (entry.custom) {
+    // A custom resource names where its selector lives, already in string form (labelSelectorPath).
+    const sel = spec.labelSelectorPath ? readPath(obj, spec.labelSelectorPath) : undefined;
+    if (typeof sel === 'string') status.selector = sel;
+  } else if (selector && typeof selector === 'object') {
+    // Built-in kinds keep a structured selector in spec; the Scale carries it in string form.
     status.selector = 'matchLabels' in selector || 'matchExpressions' in selector ? labelSelectorToString(selector) : labelSelectorToString({ matchLabels: selector });
   }
   return {

@@ -20,7 +20,10 @@ import { buildOpenApiV2, serveOpenApiV2, type OpenApiV2 } from './openapi-v2.js'
 import { ResourceRegistry } from './registry.js';
 import { parseRequestInfo } from './request-info.js';
 import { ResourceStore } from './resource-store.js';
-import { builtinSchemas, type SchemaSource } from './schemas.js';
+import { ServedSchemas } from './schemas.js';
+import { CustomResourceServing } from './crd/serving.js';
+import { CrdFinalizer, CrdNamingController } from './crd/controllers.js';
+import { InProcessClient } from '../client/in-process.js';
 import { WatchCache } from './watch-cache.js';
 import { defaultKindRules } from './default-rules.js';
 import { userFromCertificate } from '../pki/identity.js';
@@ -55,7 +58,9 @@ export class ApiServer {
   readonly registry = new ResourceRegistry(builtinResources);
   readonly cache: WatchCache;
   readonly resources: ResourceStore;
-  readonly schemas: SchemaSource;
+  readonly schemas = new ServedSchemas();
+  private readonly customResources: CustomResourceServing;
+  private crdControllers: (CrdNamingController | CrdFinalizer)[] = [];
   private server: http.Server | https.Server | undefined;
   private openapi: ReturnType<typeof buildOpenApiV3> | undefined;
   private openapiV2: OpenApiV2 | undefined;
@@ -67,11 +72,11 @@ export class ApiServer {
 
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
-    this.schemas = builtinSchemas();
     const admission = [namespaceLifecycle(opts.store, this.cache), defaultTolerationSeconds(), new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR)];
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
+    this.customResources = new CustomResourceServing(this.registry, this.cache, this.schemas);
     this.registry.onChange(() => {
       this.openapi = undefined;
       this.openapiV2 = undefined;
@@ -82,7 +87,12 @@ export class ApiServer {
   /** Fills the watch cache; after this the server answers every request. */
   async start(): Promise<void> {
     await this.cache.start();
+    this.customResources.start();
     this.ready = true;
+    // Upstream's apiextensions controllers run inside every API server, on its loopback client.
+    const loopback = new InProcessClient(this);
+    this.crdControllers = [new CrdNamingController(loopback), new CrdFinalizer(loopback)];
+    await Promise.all(this.crdControllers.map((c) => c.start()));
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -111,6 +121,8 @@ export class ApiServer {
 
   async close(): Promise<void> {
     this.ready = false;
+    await Promise.all(this.crdControllers.map((c) => c.stop()));
+    this.customResources.stop();
     this.cache.stop();
     if (this.server) {
       const s = this.server;

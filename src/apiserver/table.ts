@@ -6,6 +6,7 @@ import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { groupKind } from '../api/types.js';
 import { rowConditions, tableFor } from '../api/tables.js';
 import { errors } from '../api/errors.js';
+import { customTableFor } from './crd/table.js';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -30,7 +31,7 @@ export interface TableOptions {
 
 export function toTable(entry: ResourceEntry, objects: KubeObject[], opts: TableOptions): object {
   const gk = groupKind(entry.group, entry.kind);
-  const def = tableFor(gk);
+  const def = entry.custom ? customTableFor(entry) : tableFor(gk);
   const now = opts.now ?? new Date();
   const rows = objects.map((obj) => {
     const row: Record<string, unknown> = { cells: def.cells(obj, now) };

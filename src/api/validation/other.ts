@@ -571,6 +571,8 @@ export const volumeAttachmentStrategy: Strategy = {
 
 // ---- apiextensions.k8s.io -------------------------------------------------------------------
 
+export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
+
 export const customResourceDefinitionStrategy: Strategy = {
   default(obj) {
     const spec = specOf(obj);
@@ -580,6 +582,24 @@ export const customResourceDefinitionStrategy: Strategy = {
     if (!isObj(spec.conversion)) spec.conversion = { strategy: 'None' };
     const svc = isObj(spec.conversion.webhook) && isObj(spec.conversion.webhook.clientConfig) ? spec.conversion.webhook.clientConfig.service : undefined;
     if (isObj(svc) && svc.port === undefined) svc.port = 443;
+  },
+  prepareForDelete(obj) {
+    // Upstream's CRD REST delete: its objects go first (the CRD finalizer controller deletes them).
+    const meta = metaOf(obj);
+    if (!(meta.finalizers ?? []).includes(CRD_CLEANUP_FINALIZER)) meta.finalizers = [...(meta.finalizers ?? []), CRD_CLEANUP_FINALIZER];
+    const status = ensureObj(obj, 'status');
+    const conditions: Obj[] = objs(status.conditions).filter((c) => c.type !== 'Terminating');
+    const old = objs(status.conditions).find((c) => c.type === 'Terminating');
+    if (!old || old.status !== 'True') {
+      conditions.push({
+        type: 'Terminating',
+        status: 'True',
+        lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        reason: 'InstanceDeletionPending',
+        message: 'CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon',
+      });
+      status.conditions = conditions;
+    }
   },
   prepareForCreate(obj) {
     const spec = specOf(obj);
