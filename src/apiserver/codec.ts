@@ -53,14 +53,15 @@ export function mediaType(contentType: string | undefined): string {
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'application/apply-patch+yaml']);
 
 /** Decodes a request body into a JSON value, as JSON or YAML by Content-Type. */
-export function decodeBody(body: Buffer, contentType: string | undefined): unknown {
+/** Decodes a request body; `duplicates` (when given) receives the paths of repeated JSON keys. */
+export function decodeBody(body: Buffer, contentType: string | undefined, duplicates?: string[]): unknown {
   const mt = mediaType(contentType);
   const text = body.toString('utf8');
   if (mt === 'application/vnd.kubernetes.protobuf') throw errors.unsupportedMediaType(mt);
   if (YAML_TYPES.has(mt)) return decodeYaml(text);
   if (mt !== '' && mt !== 'application/json' && !mt.endsWith('+json') && mt !== '*/*') throw errors.unsupportedMediaType(mt);
   try {
-    return parseJson(text);
+    return parseJson(text, duplicates);
   } catch (err) {
     if (err instanceof ApiError) throw err;
     // Clients sometimes send YAML without saying so; upstream's decoder sniffs it too.
@@ -69,21 +70,65 @@ export function decodeBody(body: Buffer, contentType: string | undefined): unkno
   }
 }
 
-/** JSON.parse with a depth limit (a 400, like Go's "exceeded max depth"; see nesting.ts for its value). */
-export function parseJson(text: string): unknown {
+/**
+ * JSON.parse with a depth limit (a 400, like Go's "exceeded max depth"; see nesting.ts for its
+ * value). With `duplicates`, the same single pass also collects the paths of keys an object repeats
+ * (`spec.replicas`, `spec.containers[0].name`), which upstream's strict decoder reports and
+ * JSON.parse silently resolves to the last value.
+ */
+export function parseJson(text: string, duplicates?: string[]): unknown {
   let depth = 0;
-  let inString = false;
+  const frames: Frame[] = [];
+  let keyStart = -1;
+  let keyEnd = -1;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \\ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
+    if (c === 34 /* " */) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \\ */) i++;
+        else if (d === 34) break;
+      }
+      keyStart = start;
+      keyEnd = i;
+    } else if (c === 58 /* : */) {
+      const f = frames[frames.length - 1];
+      if (duplicates && f && f.keys && keyStart >= 0) {
+        const raw = text.slice(keyStart + 1, keyEnd);
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (f.keys.has(key)) duplicates.push(pathOf(frames, key));
+        else f.keys.add(key);
+        f.key = key;
+      }
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
       if (++depth > MAX_NESTING_DEPTH) throw errors.badRequest(`json: exceeded max depth of ${MAX_NESTING_DEPTH}`);
-    } else if (c === 125 || c === 93) depth--;
+      if (duplicates) frames.push(c === 123 ? { keys: new Set(), key: '', index: -1 } : { keys: undefined, key: '', index: 0 });
+    } else if (c === 125 || c === 93) {
+      depth--;
+      if (duplicates) frames.pop();
+    } else if (c === 44 /* , */ && duplicates) {
+      const f = frames[frames.length - 1];
+      if (f && !f.keys) f.index++;
+    }
   }
   return JSON.parse(text);
+}
+
+interface Frame {
+  /** Keys seen so far in an object; undefined for an array. */
+  keys: Set<string> | undefined;
+  key: string;
+  index: number;
+}
+
+function pathOf(frames: Frame[], key: string): string {
+  let p = '';
+  for (let i = 0; i < frames.length - 1; i++) {
+    const f = frames[i];
+    p += f.keys ? (p ? '.' : '') + f.key : `[${f.index}]`;
+  }
+  return p ? `${p}.${key}` : key;
 }
 
 function decodeYaml(text: string): unknown {

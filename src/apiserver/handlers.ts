@@ -143,14 +143,14 @@ export async function handleResource(
       if (info.name) throw methodNotAllowed();
       if (requested.custom?.terminating) throw errors.methodNotAllowed('create not allowed while custom resource definition is terminating');
       const ctx = writeContext(user, query, 'CreateOptions');
-      const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type']));
+      const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type'], (ctx.duplicateFields = [])));
       const created = await deps.resources.create(entry, ns, body, ctx);
       return respondObject(req, res, requested, 201, view.fromStorage(created), query, ctx.warnings);
     }
     case 'update': {
       if (!info.name) throw methodNotAllowed();
       const ctx = writeContext(user, query, 'UpdateOptions');
-      const body = decodeBody(await readBody(req), req.headers['content-type']);
+      const body = decodeBody(await readBody(req), req.headers['content-type'], (ctx.duplicateFields = []));
       if (sub === 'scale') {
         const updated = await deps.resources.patch(entry, ns, info.name, (cur) => applyScale(entry, cur, body), ctx);
         return respondObject(req, res, entry, 200, wrapScale(entry, updated, deps), query, ctx.warnings, true);

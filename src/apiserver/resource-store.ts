@@ -25,6 +25,8 @@ export interface WriteContext {
   warnings: string[];
   /** Who asked (admission webhooks and policies see it); the loopback user for in-process writes. */
   user: UserInfo;
+  /** Paths of keys the request body repeated (reported like unknown fields, after them). */
+  duplicateFields?: string[];
 }
 
 export function newWriteContext(partial: Partial<WriteContext> = {}): WriteContext {
@@ -586,8 +588,9 @@ export class ResourceStore {
     }
     const checked = this.rules.checkSchema(entry, obj, ctx.fieldValidation);
     if (checked.typeErrors.length > 0) throw undecodable(checked.typeErrors.join('; '));
-    if (checked.unknownFields.length > 0) {
-      const msgs = checked.unknownFields.map((f) => `unknown field "${f}"`);
+    const duplicates = ctx.fieldValidation === 'Ignore' ? [] : (ctx.duplicateFields ?? []);
+    if (checked.unknownFields.length > 0 || duplicates.length > 0) {
+      const msgs = [...checked.unknownFields.map((f) => `unknown field "${f}"`), ...duplicates.map((f) => `duplicate field "${f}"`)];
       if (ctx.fieldValidation === 'Strict') {
         throw errors.badRequest(`${entry.kind} in version "${entry.version}" cannot be handled as a ${entry.kind}: strict decoding error: ${msgs.join(', ')}`);
       }
