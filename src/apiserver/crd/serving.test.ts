@@ -76,6 +76,9 @@ describe('custom resources served from CRDs', () => {
     const def = v3.body.components.schemas['com.example.stable.v1.CronTab'];
     assert.equal(def.properties.spec.properties.cronSpec.type, 'string');
     assert.ok(def.properties.metadata.allOf[0].$ref.endsWith('ObjectMeta'));
+    const v2 = await http('GET', '/openapi/v2');
+    assert.equal(v2.body.definitions['com.example.stable.v1.CronTab'].properties.spec.properties.replicas.type, 'integer');
+    assert.ok(v2.body.paths['/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}/scale']);
 
     const created = await http('POST', '/apis/stable.example.com/v1/namespaces/default/crontabs', {
       apiVersion: 'stable.example.com/v1',
