@@ -8,7 +8,7 @@ import { groupKind } from '../api/types.js';
 import { customResourceFieldGetters, fieldGetters } from '../api/fields.js';
 import { decodeBody, negotiate, parseJson, readBody, type Negotiated } from './codec.js';
 import { ApiError, causes, errors } from '../api/errors.js';
-import { sendBody, sendJson } from './http.js';
+import { addWarning, sendBody, sendJson } from './http.js';
 import { isTrue, type RequestInfo } from './request-info.js';
 import {
   EVERYTHING,
@@ -119,6 +119,7 @@ export async function handleResource(
   if (sub && (createOnly ? info.verb !== 'create' : info.verb === 'delete' || info.verb === 'create' || info.verb === 'list' || info.verb === 'watch')) throw methodNotAllowed();
   // Refuse what the client cannot read before anything is written.
   negotiate(req.headers.accept, sub !== 'scale');
+  if (requested.custom?.deprecationWarning) addWarning(res, requested.custom.deprecationWarning);
 
   switch (info.verb) {
     case 'get':

@@ -11,9 +11,19 @@ export function sendJson(res: ServerResponse, code: number, body: string | objec
     'Content-Length': String(Buffer.byteLength(text)),
     'Cache-Control': 'no-cache, private',
   };
-  if (warnings.length) headers.Warning = warnings.map(warningHeader);
+  if (warnings.length) headers.Warning = [...priorWarnings(res), ...warnings.map(warningHeader)];
   res.writeHead(code, headers);
   res.end(text);
+}
+
+/** Adds a warning to whatever response follows (e.g. a deprecated version's, set before the verb runs). */
+export function addWarning(res: ServerResponse, text: string): void {
+  res.setHeader('Warning', [...priorWarnings(res), warningHeader(text)]);
+}
+
+function priorWarnings(res: ServerResponse): string[] {
+  const h = res.getHeader('Warning');
+  return h === undefined ? [] : Array.isArray(h) ? h : [String(h)];
 }
 
 export function sendBody(res: ServerResponse, code: number, body: string | object, format: 'json' | 'yaml' | string, contentType: string, warnings: string[] = []): void {
@@ -21,7 +31,7 @@ export function sendBody(res: ServerResponse, code: number, body: string | objec
     const obj = typeof body === 'string' ? JSON.parse(body) : body;
     const text = toYaml(obj, { lineWidth: 0 });
     const headers: Record<string, string | string[]> = { 'Content-Type': 'application/yaml', 'Content-Length': String(Buffer.byteLength(text)) };
-    if (warnings.length) headers.Warning = warnings.map(warningHeader);
+    if (warnings.length) headers.Warning = [...priorWarnings(res), ...warnings.map(warningHeader)];
     res.writeHead(code, headers);
     res.end(text);
     return;

@@ -34,7 +34,7 @@ const crontab = (group = 'stable.example.com', extra: Record<string, unknown> = 
         ],
         selectableFields: [{ jsonPath: '.spec.color' }],
       },
-      { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+      { name: 'v1beta1', served: true, storage: false, deprecated: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
     ],
     ...extra,
   },
@@ -93,6 +93,8 @@ describe('custom resources served from CRDs', () => {
 
     const beta = await http('GET', '/apis/stable.example.com/v1beta1/namespaces/default/crontabs/one');
     assert.equal(beta.body.apiVersion, 'stable.example.com/v1beta1');
+    const warned = await fetch(url + '/apis/stable.example.com/v1beta1/namespaces/default/crontabs');
+    assert.equal(warned.headers.get('warning'), '299 - "stable.example.com/v1beta1 CronTab is deprecated"');
     const viaBeta = await http('POST', '/apis/stable.example.com/v1beta1/namespaces/default/crontabs', { apiVersion: 'stable.example.com/v1beta1', kind: 'CronTab', metadata: { name: 'two' }, spec: { color: 'blue' } });
     assert.equal(viaBeta.status, 201, JSON.stringify(viaBeta.body));
     const two = await c.client.get({ group: 'stable.example.com', version: 'v1', resource: 'crontabs' }, 'default', 'two');
