@@ -169,6 +169,19 @@ export class GarbageCollector {
 
   // ---- discovery and watches ------------------------------------------------------------------
 
+  private lastRediscovery = 0;
+
+  /**
+   * A reference to a kind discovery did not list is most often a CRD created since the last
+   * resync: look again now rather than at the next periodic resync (at most once a second).
+   */
+  private rediscoverSoon(): void {
+    const now = Date.now();
+    if (this.stopped || now - this.lastRediscovery < 1000) return;
+    this.lastRediscovery = now;
+    this.discover().catch((err) => this.log(`discovery failed: ${(err as Error).message}`));
+  }
+
   private async discover(): Promise<void> {
     const resources = await this.client.resources();
     if (this.stopped) return;
@@ -291,7 +304,8 @@ export class GarbageCollector {
         if (outcome === 'retry') this.queue.addRateLimited(uid);
         else this.queue.forget(uid);
       } catch (err) {
-        if (!this.stopped && !(err instanceof UnknownKindError)) this.log(`${this.describe(uid)}: ${(err as Error).message}`);
+        if (err instanceof UnknownKindError) this.rediscoverSoon();
+        else if (!this.stopped) this.log(`${this.describe(uid)}: ${(err as Error).message}`);
         this.queue.addRateLimited(uid);
       } finally {
         this.queue.done(uid);
