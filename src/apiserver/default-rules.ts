@@ -6,7 +6,7 @@ import { checkAgainstSchema } from '../api/validation/schema-check.js';
 import { validateObjectMeta } from '../api/validation/meta.js';
 import type { KindRules } from './kind-rules.js';
 import type { SchemaSource } from './schemas.js';
-import { CRD_CLEANUP_FINALIZER } from '../api/validation/other.js';
+import { CRD_CLEANUP_FINALIZER } from '../api/validation/apiextensions.js';
 import { checkCustomResource, customResourceStrategy } from './crd/strategy.js';
 
 /** Kinds whose PUT creates a missing object (upstream strategies' AllowCreateOnUpdate). */

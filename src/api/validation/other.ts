@@ -4,12 +4,12 @@
  */
 import { causes } from '../errors.js';
 import type { KubeObject, Strategy } from '../types.js';
+import { customResourceDefinitionStrategy } from './apiextensions.js';
 import { eventsV1Strategy } from './events.js';
-import { CIDR_ERROR, isDNS1035Label, isDNS1123Label, isDNS1123Subdomain, isValidCIDR, isValidIP, isValidPortNum, nameIsPathSegment } from './names.js';
+import { CIDR_ERROR, isDNS1123Label, isDNS1123Subdomain, isValidCIDR, isValidIP, isValidPortNum, nameIsPathSegment } from './names.js';
 import { validatePortNumOrName } from './pod.js';
 import {
   arr,
-  ensureObj,
   immutable,
   invalidRaw,
   isNotMoreThan100Percent,
@@ -565,81 +565,6 @@ export const volumeAttachmentStrategy: Strategy = {
     const n = ['persistentVolumeName', 'inlineVolumeSpec'].filter((k) => src[k] !== undefined && src[k] !== null).length;
     if (n !== 1) errs.push(causes.invalid('spec.source', src, 'must specify exactly one of inlineVolumeSpec and persistentVolumeName'));
     if (old) immutable(spec, specIn(old), 'spec', errs);
-    return errs;
-  },
-};
-
-// ---- apiextensions.k8s.io -------------------------------------------------------------------
-
-export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
-
-export const customResourceDefinitionStrategy: Strategy = {
-  default(obj) {
-    const spec = specOf(obj);
-    const names = ensureObj(spec, 'names');
-    if (!names.singular && typeof names.kind === 'string') names.singular = names.kind.toLowerCase();
-    if (!names.listKind && typeof names.kind === 'string') names.listKind = `${names.kind}List`;
-    if (!isObj(spec.conversion)) spec.conversion = { strategy: 'None' };
-    const svc = isObj(spec.conversion.webhook) && isObj(spec.conversion.webhook.clientConfig) ? spec.conversion.webhook.clientConfig.service : undefined;
-    if (isObj(svc) && svc.port === undefined) svc.port = 443;
-  },
-  prepareForDelete(obj) {
-    // Upstream's CRD REST delete: its objects go first (the CRD finalizer controller deletes them).
-    const meta = metaOf(obj);
-    if (!(meta.finalizers ?? []).includes(CRD_CLEANUP_FINALIZER)) meta.finalizers = [...(meta.finalizers ?? []), CRD_CLEANUP_FINALIZER];
-    const status = ensureObj(obj, 'status');
-    const conditions: Obj[] = objs(status.conditions).filter((c) => c.type !== 'Terminating');
-    const old = objs(status.conditions).find((c) => c.type === 'Terminating');
-    if (!old || old.status !== 'True') {
-      conditions.push({
-        type: 'Terminating',
-        status: 'True',
-        lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-        reason: 'InstanceDeletionPending',
-        message: 'CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon',
-      });
-      status.conditions = conditions;
-    }
-  },
-  prepareForCreate(obj) {
-    const spec = specOf(obj);
-    const storage = objs(spec.versions).find((v) => v.storage === true);
-    obj.status = { acceptedNames: { kind: '', plural: '' }, storedVersions: storage ? [storage.name] : [] };
-  },
-  validate(obj, old) {
-    const errs: Causes = [];
-    const spec = specIn(obj);
-    const names: Obj = isObj(spec.names) ? spec.names : {};
-    const group = str(spec.group);
-    const plural = str(names.plural);
-    const name = str(metaOf(obj).name);
-    if (name !== `${plural}.${group}`) errs.push(causes.invalid('metadata.name', name, 'must be spec.names.plural+"."+spec.group'));
-    if (group === '') errs.push(causes.required('spec.group'));
-    else {
-      for (const m of isDNS1123Subdomain(group)) errs.push(causes.invalid('spec.group', group, m));
-      if (group.split('.').length < 2) errs.push(causes.invalid('spec.group', group, 'should be a domain with at least one dot'));
-    }
-    if (plural === '') errs.push(causes.required('spec.names.plural'));
-    else for (const m of isDNS1123Label(plural)) errs.push(causes.invalid('spec.names.plural', plural, m));
-    if (str(names.kind) === '') errs.push(causes.required('spec.names.kind'));
-    const scope = str(spec.scope);
-    if (scope !== 'Cluster' && scope !== 'Namespaced') errs.push(causes.notSupported('spec.scope', scope, ['Cluster', 'Namespaced']));
-    const versions = objs(spec.versions);
-    if (versions.length === 0) errs.push(causes.required('spec.versions', 'Required value: must have exactly one version marked as storage version'));
-    const storage = versions.filter((v) => v.storage === true).length;
-    if (versions.length > 0 && storage !== 1) errs.push(causes.invalid('spec.versions', versions, 'must have exactly one version marked as storage version'));
-    const seen = new Set<string>();
-    versions.forEach((v, i) => {
-      const vn = str(v.name);
-      for (const m of isDNS1035Label(vn)) errs.push(causes.invalid(`spec.versions[${i}].name`, vn, m));
-      if (seen.has(vn)) errs.push(causes.duplicate(`spec.versions[${i}].name`, vn));
-      seen.add(vn);
-    });
-    if (old) {
-      const os = specIn(old);
-      if (os.scope !== spec.scope) errs.push(causes.invalid('spec.scope', spec.scope, 'field is immutable'));
-      if (os.group !== spec.group) errs.push(causes.invalid('spec.group', spec.group, 'field is immutable'));
-    }
     return errs;
   },
 };
