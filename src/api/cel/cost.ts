@@ -63,6 +63,8 @@ export function metered<T>(budget: CostBudget | undefined, fn: () => T, perCallL
   active = m;
   try {
     const value = fn();
+    // An error absorbed by || or a quantifier must not turn an exhausted budget into a result.
+    if (m.used > m.limit) exceeded(m);
     return { value, cost: m.used };
   } finally {
     active = outer;
