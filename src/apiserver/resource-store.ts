@@ -249,7 +249,7 @@ export class ResourceStore {
     strategy.default?.(obj);
     strategy.prepareForCreate?.(obj);
     this.validate(entry, obj, undefined);
-    const admitted = await runAdmission(this.admission, { operation: 'CREATE', entry, obj, dryRun: ctx.dryRun });
+    const admitted = await runAdmission(this.admission, { operation: 'CREATE', entry, obj, dryRun: ctx.dryRun, warnings: ctx.warnings, user: ctx.user });
 
     if (ctx.dryRun) {
       await admitted.onAborted?.();
@@ -390,7 +390,7 @@ export class ResourceStore {
       // Status writes and bindings are checked by the strategy's validateStatusUpdate (a binding's
       // new nodeName is the one spec change an update may not make).
       this.validate(entry, next, old, subresource);
-      const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun });
+      const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun, warnings: ctx.warnings, user: ctx.user, subresource });
 
       // Upstream's ShouldDeleteDuringUpdate: an update finishes a deletion only once its grace period is
       // over (0); a pod's kubelet writes its terminal status during the grace period, and that must stay.
@@ -506,7 +506,7 @@ export class ResourceStore {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${meta.resourceVersion}`,
         );
       }
-      for (const p of this.admission) await p.admitDelete?.(entry, current.obj);
+      for (const p of this.admission) await p.admitDelete?.(entry, current.obj, { dryRun: ctx.dryRun, warnings: ctx.warnings, user: ctx.user });
       const next = JSON.parse(current.json) as KubeObject;
       const nm = next.metadata!;
       const finalizers = new Set(nm.finalizers ?? []);

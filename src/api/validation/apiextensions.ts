@@ -10,28 +10,12 @@
  * "spec.conversion.webhookClientConfig" and "spec.conversion.conversionReviewVersions" there.
  */
 import { isStructural, validateStructuralSchema } from '../crd/structural.js';
-import type { JSONSchemaProps } from '../crd/structural.js';
+import { compileSchemaRules } from '../cel/crd-rules.js';
 import { fieldDuplicate, fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, fieldTooMany, goValue } from '../crd/gofmt.js';
 import type { StatusCause } from '../errors.js';
 import type { KubeObject, Strategy } from '../types.js';
 import { isDNS1035Label, isDNS1123Subdomain, isValidPortNum } from './names.js';
 import { ensureObj, isObj, metaOf, objs, semanticEqual, specOf, str, type Causes, type Obj } from './util.js';
-
-// ---- the hook for x-kubernetes-validations ----
-
-/**
- * Compiles a version's x-kubernetes-validations rules and returns their errors (field paths under
- * `fieldPath`, the schema's own path). Upstream only compiles rules of schemas that are otherwise
- * valid, and so is this called. Set by the CEL module at start-up; until then rules are accepted.
- */
-export type CRDRuleCompiler = (schema: JSONSchemaProps, fieldPath: string) => StatusCause[];
-
-let ruleCompiler: CRDRuleCompiler | undefined;
-
-/** Connects CEL rule compilation to CRD validation (one compiler for the process). */
-export function setCRDValidationRuleCompiler(fn: CRDRuleCompiler | undefined): void {
-  ruleCompiler = fn;
-}
 
 function hasRules(s: unknown): boolean {
   if (Array.isArray(s)) return s.some(hasRules);
@@ -268,7 +252,8 @@ function validateSchema(validation: unknown, statusEnabled: boolean, p: string, 
   const schemaPath = child(p, 'openAPIV3Schema');
   errs.push(...validateStructuralSchema(schema, schemaPath));
   // CEL rules compile only for an otherwise valid, structural schema.
-  if (errs.length === start && ruleCompiler && hasRules(schema) && isStructural(schema)) errs.push(...ruleCompiler(schema, schemaPath));
+  // Upstream compiles the CEL rules of a schema only when it is otherwise valid.
+  if (errs.length === start && hasRules(schema) && isStructural(schema)) errs.push(...compileSchemaRules(schema, schemaPath));
 }
 
 // ---- conversion ----

@@ -3,6 +3,7 @@
  * ranges), run on every write after validation, like upstream's admission chain.
  */
 import type { KubeObject, ResourceEntry } from '../../api/types.js';
+import type { UserInfo } from '../auth/user.js';
 
 export interface AdmissionAttributes {
   operation: 'CREATE' | 'UPDATE';
@@ -11,6 +12,19 @@ export interface AdmissionAttributes {
   obj: KubeObject;
   old?: KubeObject;
   dryRun: boolean;
+  /** The write's warnings (the Warning header); plugins may add to them. */
+  warnings?: string[];
+  /** Who asked. */
+  user?: UserInfo;
+  /** '' or absent for the main resource; 'status', 'scale', ... otherwise. */
+  subresource?: string;
+}
+
+/** What a plugin learns about a deletion beyond the object. */
+export interface DeleteAdmissionContext {
+  dryRun: boolean;
+  warnings?: string[];
+  user?: UserInfo;
 }
 
 /** What a plugin wants done once the write's outcome is known (e.g. release what it reserved). */
@@ -24,7 +38,7 @@ export interface AdmissionPlugin {
   /** Throws an ApiError to refuse the write. */
   admit(a: AdmissionAttributes): Promise<AdmissionOutcome | void>;
   /** Throws an ApiError to refuse a deletion. */
-  admitDelete?(entry: ResourceEntry, obj: KubeObject): Promise<void>;
+  admitDelete?(entry: ResourceEntry, obj: KubeObject, ctx?: DeleteAdmissionContext): Promise<void>;
   /** Called once an object is gone from the store (e.g. to free what it held). */
   deleted?(entry: ResourceEntry, obj: KubeObject): Promise<void>;
 }
