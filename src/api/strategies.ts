@@ -18,12 +18,14 @@ import { appsStrategies } from './validation/apps.js';
 import { batchStrategies } from './validation/batch.js';
 import { coreStrategies } from './validation/core.js';
 import { otherStrategies } from './validation/other.js';
+import { admissionRegistrationWebhookStrategies } from './validation/admissionregistration-webhooks.js';
 
 const STRATEGIES: Record<string, Strategy> = {
   ...coreStrategies,
   ...appsStrategies,
   ...batchStrategies,
   ...otherStrategies,
+  ...admissionRegistrationWebhookStrategies,
 };
 
 /** Kinds without rules of their own (custom resources, unknown kinds) get this: nothing to do. */
