@@ -27,6 +27,7 @@ import { userFromCertificate } from '../pki/identity.js';
 import { namespaceLifecycle } from './admission/namespace-lifecycle.js';
 import { defaultTolerationSeconds } from './admission/default-toleration-seconds.js';
 import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-allocation.js';
+import { MutatingWebhookAdmission, ValidatingWebhookAdmission } from './admission/webhook/dispatcher.js';
 import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientConfig } from './pod-streams.js';
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
@@ -68,7 +69,16 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
     this.schemas = builtinSchemas();
-    const admission = [namespaceLifecycle(opts.store, this.cache), defaultTolerationSeconds(), new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR)];
+    const webhooks = { cache: this.cache, store: opts.store, registry: this.registry };
+    // Each phase runs the plugins in this order: mutating (namespace lifecycle, tolerations, then
+    // webhooks), validating (service allocation, then webhooks).
+    const admission = [
+      namespaceLifecycle(opts.store, this.cache),
+      defaultTolerationSeconds(),
+      new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR),
+      new MutatingWebhookAdmission(webhooks),
+      new ValidatingWebhookAdmission(webhooks),
+    ];
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
