@@ -314,8 +314,6 @@ describe('defaults, as `kubectl get -o yaml` shows them', () => {
     for (const e of builtinResources) {
       const gk = groupKind(e.group, e.kind);
       if (gk === 'ServiceAccount') continue;
-      // Their validation arrives with dynamic admission (issue 5, in progress): remove once it lands.
-      if (gk.endsWith('.admissionregistration.k8s.io') && gk.includes('WebhookConfiguration')) continue;
       assert.ok(known.has(gk), `${gk} has a strategy`);
     }
     assert.deepEqual(strategyFor('Widget.example.com'), {});

@@ -19,6 +19,7 @@ import { batchStrategies } from './validation/batch.js';
 import { coreStrategies } from './validation/core.js';
 import { otherStrategies } from './validation/other.js';
 import { admissionPolicyStrategies } from './validation/admissionregistration-policy.js';
+import { admissionRegistrationWebhookStrategies } from './validation/admissionregistration-webhooks.js';
 
 const STRATEGIES: Record<string, Strategy> = {
   ...coreStrategies,
@@ -26,6 +27,7 @@ const STRATEGIES: Record<string, Strategy> = {
   ...batchStrategies,
   ...otherStrategies,
   ...admissionPolicyStrategies,
+  ...admissionRegistrationWebhookStrategies,
 };
 
 /** Kinds without rules of their own (custom resources, unknown kinds) get this: nothing to do. */

@@ -208,7 +208,7 @@ export async function handleResource(
           metadata: {},
           status: 'Success',
           details: { name: info.name, group: entry.group || undefined, kind: entry.plural, uid: o.metadata?.uid },
-        });
+        }, undefined, ctx.warnings);
       }
       return respondObject(req, res, requested, 200, view.fromStorage(result.object), query, ctx.warnings);
     }

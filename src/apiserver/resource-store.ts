@@ -13,7 +13,15 @@ import { storagePrefix } from './registry.js';
 import { decodeStored, lazyStored, withResourceVersion, type WatchCache } from './watch-cache.js';
 import type { KindRules } from './kind-rules.js';
 import { LOOPBACK_USER, type UserInfo } from './auth/user.js';
-import { runAdmission, type AdmissionOutcome, type AdmissionPlugin } from './admission/types.js';
+import {
+  runMutatingAdmission,
+  runValidatingAdmission,
+  type AdmissionAttributes,
+  type AdmissionOutcome,
+  type AdmissionPlugin,
+  type DeleteAttributes,
+  type RequestAttributes,
+} from './admission/types.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -231,10 +239,25 @@ export class ResourceStore {
   // ---- writes ---------------------------------------------------------------------------------
 
   async create(entry: ResourceEntry, namespace: string, body: unknown, ctx: WriteContext): Promise<StoredObject> {
-    const obj = this.decodeObject(entry, body, ctx);
-    this.bindNamespace(entry, obj, namespace);
+    const decoded = this.decodeObject(entry, body, ctx);
+    this.bindNamespace(entry, decoded, namespace);
+    if (decoded.metadata!.resourceVersion) throw errors.badRequest('resourceVersion should not be set on objects to be created');
+    // Upstream's order: defaults (at decode), mutating admission, then the strategy's preparation
+    // and validation, then validating admission.
+    const strategy = this.rules.strategy(entry);
+    strategy.default?.(decoded);
+    const attrs: AdmissionAttributes = {
+      ...this.requestAttributes(entry, ctx, 'CreateOptions'),
+      operation: 'CREATE',
+      obj: decoded,
+      namespace: entry.namespaced ? namespace : '',
+      name: decoded.metadata!.name ?? '',
+      subresource: '',
+    };
+    await runMutatingAdmission(this.admission, attrs);
+    const obj = attrs.obj;
+    if (obj !== decoded) this.bindNamespace(entry, obj, namespace);
     const meta = obj.metadata!;
-    if (meta.resourceVersion) throw errors.badRequest('resourceVersion should not be set on objects to be created');
     const generated = !meta.name && !!meta.generateName;
     if (generated) meta.name = meta.generateName + generateNameSuffix();
     const name = meta.name ?? '';
@@ -244,12 +267,9 @@ export class ResourceStore {
     delete meta.deletionGracePeriodSeconds;
     if (entry.hasSpec) meta.generation = 1;
     else delete meta.generation;
-    // Upstream's order: defaults (at decode), then the strategy's preparation, then validation.
-    const strategy = this.rules.strategy(entry);
-    strategy.default?.(obj);
     strategy.prepareForCreate?.(obj);
     this.validate(entry, obj, undefined);
-    const admitted = await runAdmission(this.admission, { operation: 'CREATE', entry, obj, dryRun: ctx.dryRun, warnings: ctx.warnings, user: ctx.user });
+    const admitted = await runValidatingAdmission(this.admission, attrs);
 
     if (ctx.dryRun) {
       await admitted.onAborted?.();
@@ -380,9 +400,25 @@ export class ResourceStore {
         }
         throw err;
       }
-      const next = this.merge(entry, old, computed, subresource);
+      let next = this.merge(entry, old, computed, subresource);
       const strategy = this.rules.strategy(entry);
       strategy.default?.(next);
+      const attrs: AdmissionAttributes = {
+        ...this.requestAttributes(entry, ctx, 'UpdateOptions'),
+        operation: 'UPDATE',
+        obj: next,
+        old,
+        namespace: entry.namespaced ? (old.metadata?.namespace ?? '') : isNamespaces(entry) ? name : '',
+        name,
+        subresource,
+      };
+      await runMutatingAdmission(this.admission, attrs);
+      if (attrs.obj !== next) {
+        // A replaced object (a webhook's patch) is client input again: the subresource decides what it may change.
+        next = this.merge(entry, old, attrs.obj, subresource);
+        strategy.default?.(next);
+        attrs.obj = next;
+      }
       strategy.prepareForUpdate?.(next, old);
       if (entry.hasSpec && !deepEqual(specOf(next), specOf(old))) {
         next.metadata!.generation = (old.metadata?.generation ?? 0) + 1;
@@ -390,7 +426,7 @@ export class ResourceStore {
       // Status writes and bindings are checked by the strategy's validateStatusUpdate (a binding's
       // new nodeName is the one spec change an update may not make).
       this.validate(entry, next, old, subresource);
-      const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun, warnings: ctx.warnings, user: ctx.user, subresource });
+      const admitted: AdmissionOutcome = await runValidatingAdmission(this.admission, attrs);
 
       // Upstream's ShouldDeleteDuringUpdate: an update finishes a deletion only once its grace period is
       // over (0); a pod's kubelet writes its terminal status during the grace period, and that must stay.
@@ -506,7 +542,16 @@ export class ResourceStore {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${meta.resourceVersion}`,
         );
       }
-      for (const p of this.admission) await p.admitDelete?.(entry, current.obj, { dryRun: ctx.dryRun, warnings: ctx.warnings, user: ctx.user });
+      const attrs: DeleteAttributes = {
+        ...this.requestAttributes(entry, ctx, 'DeleteOptions', opts),
+        operation: 'DELETE',
+        old: current.obj,
+        namespace: entry.namespaced ? namespace : isNamespaces(entry) ? name : '',
+        name,
+        subresource: '',
+      };
+      await runMutatingAdmission(this.admission, attrs);
+      await runValidatingAdmission(this.admission, attrs);
       const next = JSON.parse(current.json) as KubeObject;
       const nm = next.metadata!;
       const finalizers = new Set(nm.finalizers ?? []);
@@ -560,6 +605,29 @@ export class ResourceStore {
   }
 
   // ---- shared checks --------------------------------------------------------------------------
+
+  /** What every admission request of this write carries; `decode` treats a replaced object as client input. */
+  private requestAttributes(entry: ResourceEntry, ctx: WriteContext, optionsKind: string, deleteOpts?: DeleteOptions): RequestAttributes {
+    const options: KubeObject = { kind: optionsKind, apiVersion: 'meta.k8s.io/v1', ...deleteOpts };
+    if (ctx.dryRun) options.dryRun = ['All'];
+    if (!deleteOpts) {
+      if (ctx.fieldManager) options.fieldManager = ctx.fieldManager;
+      if (ctx.fieldValidation !== 'Warn') options.fieldValidation = ctx.fieldValidation;
+    }
+    return {
+      entry,
+      dryRun: ctx.dryRun,
+      user: ctx.user,
+      options,
+      warnings: ctx.warnings,
+      decode: (o) => {
+        const obj = this.decodeObject(entry, o, { ...ctx, fieldValidation: 'Ignore', warnings: [] });
+        this.rules.strategy(entry).default?.(obj);
+        return obj;
+      },
+    };
+  }
+
 
   /** Checks a decoded body is an object of this kind and runs the schema over it. */
   decodeObject(entry: ResourceEntry, body: unknown, ctx: WriteContext, patchText?: string): KubeObject {
@@ -635,6 +703,10 @@ interface CurrentState extends StoredObject {
 
 function fresh(kv: KeyValue | undefined): CurrentState | undefined {
   return kv ? { ...decodeStored(kv), fresh: true } : undefined;
+}
+
+function isNamespaces(e: ResourceEntry): boolean {
+  return e.group === '' && e.plural === 'namespaces';
 }
 
 function withoutRv(obj: KubeObject): KubeObject {

@@ -31,6 +31,7 @@ import { namespaceLifecycle } from './admission/namespace-lifecycle.js';
 import { defaultTolerationSeconds } from './admission/default-toleration-seconds.js';
 import { ValidatingAdmissionPolicyPlugin } from './admission/validating-admission-policy.js';
 import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-allocation.js';
+import { MutatingWebhookAdmission, ValidatingWebhookAdmission } from './admission/webhook/dispatcher.js';
 import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientConfig } from './pod-streams.js';
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
@@ -73,7 +74,17 @@ export class ApiServer {
 
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
-    const admission = [namespaceLifecycle(opts.store, this.cache), defaultTolerationSeconds(), new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR), new ValidatingAdmissionPolicyPlugin(this.cache, this.registry)];
+    const webhooks = { cache: this.cache, store: opts.store, registry: this.registry };
+    // Each phase runs the plugins in upstream's order: mutating (namespace lifecycle, tolerations, then
+    // webhooks), validating (service allocation, policies, then webhooks).
+    const admission = [
+      namespaceLifecycle(opts.store, this.cache),
+      defaultTolerationSeconds(),
+      new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR),
+      new MutatingWebhookAdmission(webhooks),
+      new ValidatingAdmissionPolicyPlugin(this.cache, this.registry),
+      new ValidatingWebhookAdmission(webhooks),
+    ];
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);

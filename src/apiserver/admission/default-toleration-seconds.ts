@@ -3,7 +3,8 @@
  * tolerate `node.kubernetes.io/not-ready` and `node.kubernetes.io/unreachable` (NoExecute) gets a
  * toleration for each with tolerationSeconds 300, so a node that stops reporting has five minutes
  * to come back before its pods are evicted. (Upstream also runs on updates; since tolerations can
- * only be added, never removed, the ones added at create are always still there.)
+ * only be added, never removed, the ones added at create are always still there.) A mutating
+ * plugin, as upstream: the tolerations it adds are validated with the rest of the pod.
  */
 import type { AdmissionPlugin } from './types.js';
 
@@ -20,7 +21,7 @@ interface Toleration {
 export function defaultTolerationSeconds(notReadySeconds = 300, unreachableSeconds = 300): AdmissionPlugin {
   return {
     name: 'DefaultTolerationSeconds',
-    async admit(a) {
+    async mutate(a) {
       if (a.operation !== 'CREATE' || a.entry.group !== '' || a.entry.plural !== 'pods') return;
       const spec = (a.obj.spec ??= {}) as { tolerations?: Toleration[] };
       const tolerations = spec.tolerations ?? [];

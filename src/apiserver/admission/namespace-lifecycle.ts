@@ -1,4 +1,8 @@
-/** NamespaceLifecycle: no new objects in a namespace that does not exist or is being terminated. */
+/**
+ * NamespaceLifecycle: no new objects in a namespace that does not exist or is being terminated,
+ * and the system namespaces are never deleted. Like upstream it runs first in the mutating phase,
+ * so no webhook is ever asked about a write it would refuse.
+ */
 import { ApiError, errors } from '../../api/errors.js';
 import type { Store } from '../../storage/store.js';
 import { decodeStored, type WatchCache } from '../watch-cache.js';
@@ -10,13 +14,14 @@ const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 export function namespaceLifecycle(store: Store, cache: WatchCache): AdmissionPlugin {
   return {
     name: 'NamespaceLifecycle',
-    async admitDelete(entry, obj) {
-      const name = obj.metadata?.name ?? '';
-      if (entry.group === '' && entry.plural === 'namespaces' && IMMORTAL_NAMESPACES.has(name)) {
-        throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    async mutate(a) {
+      if (a.operation === 'DELETE') {
+        const name = a.old.metadata?.name ?? '';
+        if (a.entry.group === '' && a.entry.plural === 'namespaces' && IMMORTAL_NAMESPACES.has(name)) {
+          throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+        }
+        return;
       }
-    },
-    async admit(a) {
       if (a.operation !== 'CREATE' || !a.entry.namespaced) return;
       const namespace = a.obj.metadata?.namespace ?? '';
       const key = `/registry/namespaces/${namespace}`;

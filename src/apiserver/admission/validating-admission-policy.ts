@@ -17,7 +17,7 @@ import { selectorMatches } from '../../api/validation/util.js';
 import type { UserInfo } from '../auth/user.js';
 import { storagePrefix, type ResourceRegistry } from '../registry.js';
 import type { WatchCache } from '../watch-cache.js';
-import type { AdmissionAttributes, AdmissionPlugin, DeleteAdmissionContext } from './types.js';
+import type { AdmissionPlugin, AdmissionRequest } from './types.js';
 
 type Obj = Record<string, any>;
 type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
@@ -90,37 +90,25 @@ export class ValidatingAdmissionPolicyPlugin implements AdmissionPlugin {
     private readonly registry: ResourceRegistry,
   ) {}
 
-  async admit(a: AdmissionAttributes): Promise<void> {
-    this.validate({
+  async validate(a: AdmissionRequest): Promise<void> {
+    if (a.operation === 'CONNECT') return; // upstream's policies see CONNECT; skiff's streams do not send it yet
+    const obj = a.operation === 'DELETE' ? undefined : a.obj;
+    const old = a.old;
+    this.admitRequest({
       operation: a.operation,
       entry: a.entry,
       subresource: a.subresource ?? '',
-      name: a.obj.metadata?.name ?? a.old?.metadata?.name ?? '',
-      namespace: a.entry.namespaced ? (a.obj.metadata?.namespace ?? '') : '',
-      object: a.obj,
-      oldObject: a.old,
+      name: a.name ?? obj?.metadata?.name ?? old?.metadata?.name ?? '',
+      namespace: a.entry.namespaced ? (obj?.metadata?.namespace ?? old?.metadata?.namespace ?? a.namespace ?? '') : '',
+      object: obj,
+      oldObject: old,
       dryRun: a.dryRun,
       user: a.user,
       warnings: a.warnings,
     });
   }
 
-  async admitDelete(entry: ResourceEntry, obj: KubeObject, ctx?: DeleteAdmissionContext): Promise<void> {
-    this.validate({
-      operation: 'DELETE',
-      entry,
-      subresource: '',
-      name: obj.metadata?.name ?? '',
-      namespace: entry.namespaced ? (obj.metadata?.namespace ?? '') : '',
-      object: undefined,
-      oldObject: obj,
-      dryRun: ctx?.dryRun ?? false,
-      user: ctx?.user,
-      warnings: ctx?.warnings,
-    });
-  }
-
-  private validate(r: Request): void {
+  private admitRequest(r: Request): void {
     if (r.entry.group === 'admissionregistration.k8s.io' && EXEMPT_RESOURCES.has(r.entry.plural)) return;
     const bindings = this.cache.resource(BINDINGS).objects;
     if (bindings.size === 0) return;
