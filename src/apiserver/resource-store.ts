@@ -388,7 +388,7 @@ export class ResourceStore {
       // Status writes and bindings are checked by the strategy's validateStatusUpdate (a binding's
       // new nodeName is the one spec change an update may not make).
       this.validate(entry, next, old, subresource);
-      const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun });
+      const admitted: AdmissionOutcome = await runAdmission(this.admission, { operation: 'UPDATE', entry, obj: next, old, dryRun: ctx.dryRun, subresource });
 
       // Upstream's ShouldDeleteDuringUpdate: an update finishes a deletion only once its grace period is
       // over (0); a pod's kubelet writes its terminal status during the grace period, and that must stay.

@@ -11,6 +11,8 @@ export interface AdmissionAttributes {
   obj: KubeObject;
   old?: KubeObject;
   dryRun: boolean;
+  /** '' (or absent) for the main resource; 'status', 'binding', ... for a subresource write. */
+  subresource?: string;
 }
 
 /** What a plugin wants done once the write's outcome is known (e.g. release what it reserved). */
