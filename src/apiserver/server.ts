@@ -27,6 +27,10 @@ import { userFromCertificate } from '../pki/identity.js';
 import { namespaceLifecycle } from './admission/namespace-lifecycle.js';
 import { defaultTolerationSeconds } from './admission/default-toleration-seconds.js';
 import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-allocation.js';
+import { limitRanger } from './admission/limit-ranger.js';
+import { serviceAccountAdmission } from './admission/service-account.js';
+import { ensureSystemPriorityClasses, priorityAdmission } from './admission/priority.js';
+import { ResourceQuotaAdmission } from './admission/resource-quota.js';
 import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientConfig } from './pod-streams.js';
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
@@ -68,8 +72,20 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
     this.schemas = builtinSchemas();
-    const admission = [namespaceLifecycle(opts.store, this.cache), defaultTolerationSeconds(), new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR)];
+    // Upstream's recommended order: NamespaceLifecycle first, the mutating plugins, ResourceQuota last
+    // (it charges what the others settled). Service allocation stands in for the Service REST storage's own.
+    const quota = new ResourceQuotaAdmission(opts.store, this.cache);
+    const admission = [
+      namespaceLifecycle(opts.store, this.cache),
+      limitRanger(opts.store, this.cache),
+      serviceAccountAdmission(opts.store, this.cache),
+      priorityAdmission(opts.store, this.cache),
+      defaultTolerationSeconds(),
+      new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR),
+      quota,
+    ];
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
+    quota.bind(this.resources, this.registry.lookup('', 'v1', 'resourcequotas')!);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
     this.registry.onChange(() => {
@@ -82,6 +98,8 @@ export class ApiServer {
   /** Fills the watch cache; after this the server answers every request. */
   async start(): Promise<void> {
     await this.cache.start();
+    // Upstream's post-start hook: the system priority classes exist in every cluster.
+    await ensureSystemPriorityClasses(this.resources, this.registry.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')!);
     this.ready = true;
   }
 
