@@ -70,6 +70,8 @@ export class ResourceQuotaAdmission implements AdmissionPlugin {
 
   async admit(a: AdmissionAttributes): Promise<AdmissionOutcome | void> {
     if (a.subresource || !a.entry.namespaced) return;
+    // Upstream's default ignored resources: core events are never quota'd.
+    if (a.entry.group === '' && a.entry.plural === 'events') return;
     const namespace = a.obj.metadata?.namespace ?? '';
     if (!namespace) return;
     const evaluator = evaluatorFor(a.entry.group, a.entry.plural);
