@@ -32,6 +32,10 @@ import { defaultTolerationSeconds } from './admission/default-toleration-seconds
 import { ValidatingAdmissionPolicyPlugin } from './admission/validating-admission-policy.js';
 import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-allocation.js';
 import { MutatingWebhookAdmission, ValidatingWebhookAdmission } from './admission/webhook/dispatcher.js';
+import { limitRanger } from './admission/limit-ranger.js';
+import { serviceAccountAdmission } from './admission/service-account.js';
+import { ensureSystemPriorityClasses, priorityAdmission } from './admission/priority.js';
+import { ResourceQuotaAdmission } from './admission/resource-quota.js';
 import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientConfig } from './pod-streams.js';
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
@@ -75,17 +79,25 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
     const webhooks = { cache: this.cache, store: opts.store, registry: this.registry };
-    // Each phase runs the plugins in upstream's order: mutating (namespace lifecycle, tolerations, then
-    // webhooks), validating (service allocation, policies, then webhooks).
+    // Upstream's recommended order. Each phase runs the plugins that take part in it in this order:
+    // mutating (namespace lifecycle, limit defaults, service account, priority, tolerations, then
+    // webhooks), validating (limits, service allocation, policies, webhooks, and ResourceQuota last:
+    // it charges what the others settled).
+    const quota = new ResourceQuotaAdmission(opts.store, this.cache);
     const admission = [
       namespaceLifecycle(opts.store, this.cache),
+      limitRanger(opts.store, this.cache),
+      serviceAccountAdmission(opts.store, this.cache),
+      priorityAdmission(opts.store, this.cache),
       defaultTolerationSeconds(),
       new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR),
       new MutatingWebhookAdmission(webhooks),
       new ValidatingAdmissionPolicyPlugin(this.cache, this.registry),
       new ValidatingWebhookAdmission(webhooks),
+      quota,
     ];
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
+    quota.bind(this.resources, this.registry.lookup('', 'v1', 'resourcequotas')!);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
     this.customResources = new CustomResourceServing(this.registry, this.cache, this.schemas);
@@ -99,6 +111,8 @@ export class ApiServer {
   /** Fills the watch cache; after this the server answers every request. */
   async start(): Promise<void> {
     await this.cache.start();
+    // Upstream's post-start hook: the system priority classes exist in every cluster.
+    await ensureSystemPriorityClasses(this.resources, this.registry.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')!);
     this.customResources.start();
     this.ready = true;
     // Upstream's apiextensions controllers run inside every API server, on its loopback client.

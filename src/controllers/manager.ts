@@ -25,6 +25,7 @@ import { CronJobController } from './cronjob/cronjob-controller.js';
 import { TtlAfterFinishedController } from './ttl-after-finished.js';
 import { DisruptionController } from './disruption.js';
 import { NodeIpamController } from './node-ipam.js';
+import { ResourceQuotaController } from './resourcequota.js';
 
 export interface Controller {
   start(): unknown;
@@ -67,6 +68,7 @@ const CONTROLLERS: Record<string, Factory> = {
   cronjob: (ctx, o) => new CronJobController(ctx, settings(o, 'cronjob')),
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, settings(o, 'ttl-after-finished')),
   disruption: (ctx, o) => new DisruptionController(ctx, settings(o, 'disruption')),
+  resourcequota: (ctx, o) => new ResourceQuotaController(ctx, settings(o, 'resourcequota')),
 };
 
 function settings<T>(o: ControllerManagerOptions, name: string): T {

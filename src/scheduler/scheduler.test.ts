@@ -266,10 +266,13 @@ describe('scheduler (in-process cluster)', () => {
     const w = await world('preemption');
     try {
       await w.client.create(PRIORITY_CLASSES, '', { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high' }, value: 1000 });
+      // Priority admission sets spec.priority from the class, and refuses a pod that sets its own.
+      await w.client.create(PRIORITY_CLASSES, '', { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'low' }, value: 10 });
+      await w.client.create(PRIORITY_CLASSES, '', { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'polite' }, value: 500, preemptionPolicy: 'Never' });
       await w.node('n1', { cpu: '2' });
-      await w.pod('low', { ...cpu('2'), priority: 10 });
+      await w.pod('low', { ...cpu('2'), priorityClassName: 'low' });
       assert.equal(await w.boundTo('low'), 'n1');
-      await w.pod('polite', { ...cpu('2'), priority: 500, preemptionPolicy: 'Never' });
+      await w.pod('polite', { ...cpu('2'), priorityClassName: 'polite' });
       const politeCond = await eventually('polite unschedulable', async () => {
         const c = podCondition((await w.get('polite'))!, 'PodScheduled');
         return c?.status === 'False' ? c : undefined;

@@ -11,6 +11,7 @@ import { ApiServer } from '../../src/apiserver/server.js';
 import { InProcessClient } from '../../src/client/in-process.js';
 import type { DeleteOptions, PatchType, ResourceRef, WriteOptions } from '../../src/client/interface.js';
 import { ensureSystemNamespaces } from '../../src/controllers/bootstrap.js';
+import { ServiceAccountController } from '../../src/controllers/serviceaccount.js';
 import { openSqliteStore } from '../../src/storage/sqlite.js';
 import type { Store } from '../../src/storage/store.js';
 
@@ -23,19 +24,30 @@ export interface InProcessCluster {
   stop(): Promise<void>;
 }
 
-export async function startInProcessCluster(name: string): Promise<InProcessCluster> {
+export interface InProcessClusterOptions {
+  /**
+   * Run the serviceaccount controller (default true): every namespace gets its `default`
+   * ServiceAccount, without which the ServiceAccount admission plugin refuses pods, as upstream.
+   */
+  serviceAccounts?: boolean;
+}
+
+export async function startInProcessCluster(name: string, opts: InProcessClusterOptions = {}): Promise<InProcessCluster> {
   const dir = await mkdtemp(join(tmpdir(), `skiff-${name}-`));
   const store = await openSqliteStore(join(dir, 'state.db'));
   const server = new ApiServer({ store });
   await server.start();
   const client = new InProcessClient(server);
   await ensureSystemNamespaces(client);
+  const serviceAccounts = opts.serviceAccounts === false ? undefined : new ServiceAccountController(client);
+  await serviceAccounts?.start();
   return {
     dir,
     store,
     server,
     client,
     async stop() {
+      await serviceAccounts?.stop();
       await server.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });

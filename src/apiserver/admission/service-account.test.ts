@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiError } from '../../api/errors.js';
+import type { ResourceRef } from '../../client/interface.js';
+import { startInProcessCluster } from '../../../test/harness/in-process.js';
+import { NAMESPACES, PODS } from '../../controllers/pods.js';
+
+const SERVICE_ACCOUNTS: ResourceRef = { group: '', version: 'v1', resource: 'serviceaccounts' };
+const pod = (name: string, spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, ...metadata },
+  spec: { containers: [{ name: 'c', image: 'busybox' }], ...spec },
+});
+
+async function refusal(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  assert.fail('the write was admitted');
+}
+
+test('ServiceAccount: pods run as default, take its pull secrets, and may not name a missing account', async () => {
+  const c = await startInProcessCluster('sa-admission');
+  try {
+    // A namespace created just now: its `default` comes from the controller a moment later, and the pod waits for it.
+    await c.client.create(NAMESPACES, '', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fresh' } });
+    const first = await c.client.create(PODS, 'fresh', pod('first'));
+    assert.equal(first.spec.serviceAccountName, 'default');
+    assert.equal(first.spec.serviceAccount, 'default');
+    // Token volumes are not mounted yet (no TokenRequest API).
+    assert.equal(first.spec.volumes, undefined);
+
+    await c.client.create(SERVICE_ACCOUNTS, 'fresh', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'builder' }, imagePullSecrets: [{ name: 'regcred' }] });
+    const built = await c.client.create(PODS, 'fresh', pod('built', { serviceAccountName: 'builder' }));
+    assert.deepEqual(built.spec.imagePullSecrets, [{ name: 'regcred' }]);
+
+    const err = await refusal(c.client.create(PODS, 'fresh', pod('ghost', { serviceAccountName: 'ghost' })));
+    assert.equal(err.code, 403);
+    assert.equal(err.message, 'pods "ghost" is forbidden: error looking up service account fresh/ghost: serviceaccount "ghost" not found');
+
+    // Mirror pods are the kubelet's: left as they are, and kept away from accounts and secrets.
+    const mirror = { 'kubernetes.io/config.mirror': 'abc' };
+    const m = await c.client.create(PODS, 'fresh', pod('mirror', {}, { annotations: mirror }));
+    assert.equal(m.spec.serviceAccountName, undefined);
+    const bad = await refusal(c.client.create(PODS, 'fresh', pod('mirror-sa', { serviceAccountName: 'builder' }, { annotations: mirror })));
+    assert.equal(bad.message, 'pods "mirror-sa" is forbidden: a mirror pod may not reference service accounts');
+  } finally {
+    await c.stop();
+  }
+});
+
+test('ServiceAccount: without the serviceaccount controller a pod is refused once the bounded wait for `default` is over', async () => {
+  const c = await startInProcessCluster('sa-missing', { serviceAccounts: false });
+  try {
+    const err = await refusal(c.client.create(PODS, 'default', pod('lonely')));
+    assert.equal(err.message, 'pods "lonely" is forbidden: error looking up service account default/default: serviceaccount "default" not found');
+  } finally {
+    await c.stop();
+  }
+});
