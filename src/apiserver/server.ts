@@ -20,6 +20,7 @@ import { buildOpenApiV2, serveOpenApiV2, type OpenApiV2 } from './openapi-v2.js'
 import { ResourceRegistry } from './registry.js';
 import { parseRequestInfo } from './request-info.js';
 import { ResourceStore } from './resource-store.js';
+import { FieldManager } from './fieldmanager/index.js';
 import { builtinSchemas, type SchemaSource } from './schemas.js';
 import { WatchCache } from './watch-cache.js';
 import { defaultKindRules } from './default-rules.js';
@@ -70,6 +71,7 @@ export class ApiServer {
     this.schemas = builtinSchemas();
     const admission = [namespaceLifecycle(opts.store, this.cache), defaultTolerationSeconds(), new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR)];
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
+    this.resources.fieldManager = new FieldManager(this.schemas);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
     this.registry.onChange(() => {
