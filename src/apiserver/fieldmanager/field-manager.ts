@@ -103,11 +103,14 @@ export class FieldManager {
       } else {
         let mine: Managed | undefined;
         try {
-          mine = decodeManagedFields(requested);
+          mine = old !== undefined && deepEqual(requested, old.metadata?.managedFields) ? undefined : decodeManagedFields(requested);
         } catch {
           mine = undefined;
         }
-        if (mine && mine.size > 0) {
+        if (old !== undefined && requested !== undefined && deepEqual(requested, old.metadata?.managedFields)) {
+          // The usual read-modify-write: the client sent back what it read.
+          managed = decodeOrEmpty(old.metadata?.managedFields);
+        } else if (mine && mine.size > 0) {
           managed = mine;
           fromLive = false;
         } else managed = decodeOrEmpty(old?.metadata?.managedFields);
@@ -162,7 +165,7 @@ export class FieldManager {
     this.checkApplied(entry, applied);
     let managed: Managed;
     try {
-      managed = decodeManagedFields(live?.metadata?.managedFields);
+      managed = decodeManagedFields(live?.metadata?.managedFields, true);
     } catch (err) {
       throw errors.internal(`failed to decode managed fields: ${(err as Error).message}`);
     }
@@ -343,7 +346,7 @@ export function conflictError(conflicts: Conflict[]): ApiError {
 
 function decodeOrEmpty(raw: unknown): Managed {
   try {
-    return decodeManagedFields(raw);
+    return decodeManagedFields(raw, true);
   } catch {
     return new Map();
   }

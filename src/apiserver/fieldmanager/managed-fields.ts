@@ -50,8 +50,11 @@ export function isReset(raw: unknown): boolean {
   return Object.values(e).every((v) => v === undefined || v === null || v === '');
 }
 
-/** Reads managedFields; throws on anything upstream would fail to decode. */
-export function decodeManagedFields(raw: unknown): Managed {
+/**
+ * Reads managedFields; throws on anything upstream would fail to decode. `stored`: they come from
+ * the stored object, which only this code writes, so their sets are already in canonical form.
+ */
+export function decodeManagedFields(raw: unknown, stored = false): Managed {
   const out: Managed = new Map();
   if (raw === undefined || raw === null) return out;
   if (!Array.isArray(raw)) throw new Error('managedFields must be a list');
@@ -69,7 +72,7 @@ export function decodeManagedFields(raw: unknown): Managed {
       manager: str('manager'),
       operation: e.operation,
       apiVersion: str('apiVersion'),
-      fields: e.fieldsV1 === undefined || e.fieldsV1 === null ? {} : canonicalize(e.fieldsV1),
+      fields: e.fieldsV1 === undefined || e.fieldsV1 === null ? {} : stored ? (e.fieldsV1 as Fields) : canonicalize(e.fieldsV1),
     };
     const sub = str('subresource');
     if (sub) entry.subresource = sub;
