@@ -25,7 +25,7 @@ import {
 } from './resource-store.js';
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
-import { applyPatch, checkPatchType, patchMediaType, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch/index.js';
+import { APPLY_PATCH, applyPatch, checkPatchType, patchMediaType, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch/index.js';
 import { bindPod } from './pod-binding.js';
 import { evictPod } from './pod-eviction.js';
 import type { SchemaSource } from './schemas.js';
@@ -99,6 +99,11 @@ export async function handleResource(
   user: UserInfo = LOOPBACK_USER,
 ): Promise<void> {
   const view = versionView(deps.registry, requested);
+  const writeCtx = (optionsKind: string, bodyDryRun?: string[]) => {
+    const ctx = writeContext(user, query, optionsKind, bodyDryRun);
+    ctx.userAgent = req.headers['user-agent'];
+    return ctx;
+  };
   const entry = view.storage;
   const ns = entry.namespaced ? info.namespace : '';
   const method = (req.method ?? 'GET').toUpperCase();
@@ -131,26 +136,26 @@ export async function handleResource(
       return serveWatch(deps.resources, req, res, requested, view, ns, info.name, query, buildFilter(entry, query, info.name));
     case 'create': {
       if (sub === 'binding') {
-        const ctx = writeContext(user, query, 'CreateOptions');
+        const ctx = writeCtx('CreateOptions');
         const status = await bindPod(deps.resources, entry, ns, info.name, decodeBody(await readBody(req), req.headers['content-type']), ctx);
         return sendJson(res, 201, status);
       }
       if (sub === 'eviction') {
-        const ctx = writeContext(user, query, 'CreateOptions');
+        const ctx = writeCtx('CreateOptions');
         const body = decodeBody(await readBody(req), req.headers['content-type']);
         const status = await evictPod(deps.resources, entry, deps.registry.lookup('policy', 'v1', 'poddisruptionbudgets'), ns, info.name, body, ctx);
         return sendJson(res, 201, status);
       }
       if (info.name) throw methodNotAllowed();
       if (requested.custom?.terminating) throw errors.methodNotAllowed('create not allowed while custom resource definition is terminating');
-      const ctx = writeContext(user, query, 'CreateOptions');
+      const ctx = writeCtx('CreateOptions');
       const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type'], (ctx.duplicateFields = [])));
       const created = await deps.resources.create(entry, ns, body, ctx);
       return respondObject(req, res, requested, 201, view.fromStorage(created), query, ctx.warnings);
     }
     case 'update': {
       if (!info.name) throw methodNotAllowed();
-      const ctx = writeContext(user, query, 'UpdateOptions');
+      const ctx = writeCtx('UpdateOptions');
       const body = decodeBody(await readBody(req), req.headers['content-type'], (ctx.duplicateFields = []));
       if (sub === 'scale') {
         const updated = await deps.resources.patch(entry, ns, info.name, (cur) => applyScale(entry, cur, body), ctx);
@@ -161,12 +166,21 @@ export async function handleResource(
     }
     case 'patch': {
       if (!info.name) throw methodNotAllowed();
-      const ctx = writeContext(user, query, 'PatchOptions');
+      const ctx = writeCtx('PatchOptions');
       const contentType = req.headers['content-type'] ?? '';
       checkPatchType(contentType);
       if (requested.custom && patchMediaType(contentType) === STRATEGIC_MERGE_PATCH) {
         // Custom resources have no Go structs to carry patch strategies: upstream refuses strategic merge.
         throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.filter((t) => t !== STRATEGIC_MERGE_PATCH).join(', ')}`);
+      }
+      const apply = patchMediaType(contentType) === APPLY_PATCH;
+      checkPatchOptions(ctx, query, apply);
+      if (apply) {
+        if (sub === 'scale') throw errors.badRequest('server-side apply is not supported on the scale subresource');
+        const applied = decodeBody(await readBody(req), contentType);
+        if (typeof applied !== 'object' || applied === null || Array.isArray(applied)) throw errors.badRequest('error decoding YAML: the applied configuration must be an object');
+        const { object, created } = await deps.resources.apply(entry, ns, info.name, view.toStorage(applied) as KubeObject, ctx, isTrue(query.get('force')), sub);
+        return respondObject(req, res, requested, created ? 201 : 200, view.fromStorage(object), query, ctx.warnings);
       }
       const patchBody = decodePatch(await readBody(req));
       if (sub === 'scale') {
@@ -198,7 +212,7 @@ export async function handleResource(
     }
     case 'delete': {
       const { opts, dryRun } = await deleteOptions(req, query);
-      const ctx = writeContext(user, query, 'DeleteOptions', dryRun);
+      const ctx = writeCtx('DeleteOptions', dryRun);
       const result = await deps.resources.delete(entry, ns, info.name, opts, ctx);
       if (result.deleted && !returnsDeletedObject(entry)) {
         const o = result.object.obj;
@@ -214,7 +228,7 @@ export async function handleResource(
     }
     case 'deletecollection': {
       const { opts, dryRun } = await deleteOptions(req, query);
-      const ctx = writeContext(user, query, 'DeleteOptions', dryRun);
+      const ctx = writeCtx('DeleteOptions', dryRun);
       const listed = await deps.resources.list(entry, ns, { filter: buildFilter(entry, query, '') });
       const deleted: KubeObject[] = [];
       for (const item of listed.items) {
@@ -274,6 +288,16 @@ export function writeContext(user: UserInfo, query: URLSearchParams, optionsKind
   const fm = query.get('fieldManager');
   if (fm !== null && fm.length > 128) throw errors.badRequest('fieldManager: Too long: may not be more than 128 bytes');
   return newWriteContext({ dryRun: dry.length > 0, fieldValidation: fv as FieldValidation, fieldManager: fm ?? undefined, user });
+}
+
+/** PatchOptions upstream validates: force only for apply, which needs a fieldManager. */
+function checkPatchOptions(ctx: WriteContext, query: URLSearchParams, apply: boolean): void {
+  if (!apply && query.has('force')) {
+    throw errors.invalid('meta.k8s.io', 'PatchOptions', '', [causes.forbidden('force', 'may not be specified for non-apply patch')]);
+  }
+  if (apply && !ctx.fieldManager) {
+    throw errors.invalid('meta.k8s.io', 'PatchOptions', '', [causes.required('fieldManager', 'Required value: is required for apply patch')]);
+  }
 }
 
 /** DeleteOptions from the body and the query (kubectl sends them in the body, dryRun included). */

@@ -22,6 +22,7 @@ import {
   type DeleteAttributes,
   type RequestAttributes,
 } from './admission/types.js';
+import { managerFromUserAgent, type FieldManager } from './fieldmanager/index.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -35,6 +36,8 @@ export interface WriteContext {
   user: UserInfo;
   /** Paths of keys the request body repeated (reported like unknown fields, after them). */
   duplicateFields?: string[];
+  /** The client's User-Agent: names the field manager when the request names none. */
+  userAgent?: string;
 }
 
 export function newWriteContext(partial: Partial<WriteContext> = {}): WriteContext {
@@ -105,6 +108,9 @@ export function itemObject(item: ListedItem): KubeObject {
 }
 
 export class ResourceStore {
+  /** Keeps metadata.managedFields and performs server-side apply; without it writes are untracked. */
+  fieldManager?: FieldManager;
+
   constructor(
     private readonly store: Store,
     readonly cache: WatchCache,
@@ -238,7 +244,8 @@ export class ResourceStore {
 
   // ---- writes ---------------------------------------------------------------------------------
 
-  async create(entry: ResourceEntry, namespace: string, body: unknown, ctx: WriteContext): Promise<StoredObject> {
+  /** `managedFieldsDone`: the caller (an apply) has already set metadata.managedFields. */
+  async create(entry: ResourceEntry, namespace: string, body: unknown, ctx: WriteContext, managedFieldsDone = false): Promise<StoredObject> {
     const decoded = this.decodeObject(entry, body, ctx);
     this.bindNamespace(entry, decoded, namespace);
     if (decoded.metadata!.resourceVersion) throw errors.badRequest('resourceVersion should not be set on objects to be created');
@@ -246,6 +253,7 @@ export class ResourceStore {
     // and validation, then validating admission.
     const strategy = this.rules.strategy(entry);
     strategy.default?.(decoded);
+    if (!managedFieldsDone) this.fieldManager?.update(entry, undefined, decoded, fieldManagerOf(ctx));
     const attrs: AdmissionAttributes = {
       ...this.requestAttributes(entry, ctx, 'CreateOptions'),
       operation: 'CREATE',
@@ -360,6 +368,69 @@ export class ResourceStore {
   }
 
   /**
+   * Server-side apply (PATCH with application/apply-patch+yaml): merges the applied configuration
+   * into the object under `ctx.fieldManager`'s ownership, creating the object when it is missing.
+   */
+  async apply(
+    entry: ResourceEntry,
+    namespace: string,
+    name: string,
+    applied: KubeObject,
+    ctx: WriteContext,
+    force: boolean,
+    subresource = '',
+  ): Promise<{ object: StoredObject; created: boolean }> {
+    const fm = this.fieldManager;
+    if (!fm) throw new ApiError(415, 'UnsupportedMediaType', 'server-side apply is not enabled on this server');
+    const manager = ctx.fieldManager ?? '';
+    if (typeof applied !== 'object' || applied === null || Array.isArray(applied)) throw errors.badRequest('the applied configuration must be an object');
+    fm.checkApplied(entry, applied);
+    const meta = applied.metadata;
+    if (meta && typeof meta === 'object' && meta.namespace && entry.namespaced && meta.namespace !== namespace) {
+      throw errors.badRequest(`the namespace of the object (${String(meta.namespace)}) does not match the namespace on the request (${namespace})`);
+    }
+    const patchText = JSON.stringify(applied);
+    const key = this.keyFor(entry, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const cached = this.cache.resource(storagePrefix(entry)).objects.get(key);
+      const current = cached ? { ...cached, fresh: false } : fresh(await this.store.get(key));
+      if (!current) {
+        if (subresource) throw errors.notFound(entry.group, entry.plural, name);
+        const obj = this.decodeObject(entry, fm.apply(entry, undefined, this.decodeObject(entry, structuredClone(applied), ctx), manager, force), ctx, patchText);
+        if (obj.metadata?.name !== name) {
+          throw errors.badRequest(`the name of the object (${obj.metadata?.name ?? ''}) does not match the name on the URL (${name})`);
+        }
+        try {
+          return { object: await this.create(entry, namespace, obj, ctx, true), created: true };
+        } catch (err) {
+          // Someone created it meanwhile: apply to theirs.
+          if (err instanceof ApiError && err.reason === 'AlreadyExists' && attempt < MAX_CONFLICT_RETRIES) continue;
+          throw err;
+        }
+      }
+      const typedApplied = this.decodeObject(entry, structuredClone(applied), ctx);
+      const object = await this.guaranteedUpdate(
+        entry,
+        key,
+        name,
+        ctx,
+        undefined,
+        current,
+        (cur) => {
+          const out = this.decodeObject(entry, fm.apply(entry, cur, typedApplied, manager, force, subresource), ctx, patchText);
+          if (out.metadata?.name !== name) {
+            throw errors.badRequest(`the name of the object (${out.metadata?.name ?? ''}) does not match the name on the URL (${name})`);
+          }
+          return out;
+        },
+        subresource,
+        true,
+      );
+      return { object, created: false };
+    }
+  }
+
+  /**
    * Upstream's GuaranteedUpdate: read, compute, compare-and-swap, and retry on conflict unless the
    * client pinned a resourceVersion (then a conflict is the client's to resolve: 409). `first` may
    * be the watch cache's copy; whatever a stale copy could decide wrongly (a precondition failing,
@@ -374,6 +445,7 @@ export class ResourceStore {
     first: CurrentState | undefined,
     compute: (current: KubeObject) => KubeObject,
     subresource: string,
+    managedFieldsDone = false,
   ): Promise<StoredObject> {
     let cur = first;
     const reread = async () => fresh(await this.store.get(key));
@@ -403,6 +475,8 @@ export class ResourceStore {
       let next = this.merge(entry, old, computed, subresource);
       const strategy = this.rules.strategy(entry);
       strategy.default?.(next);
+      // A binding is not a write upstream's field manager sees.
+      if (!managedFieldsDone && subresource !== 'binding') this.fieldManager?.update(entry, old, next, fieldManagerOf(ctx), subresource);
       const attrs: AdmissionAttributes = {
         ...this.requestAttributes(entry, ctx, 'UpdateOptions'),
         operation: 'UPDATE',
@@ -712,6 +786,11 @@ function isNamespaces(e: ResourceEntry): boolean {
 function withoutRv(obj: KubeObject): KubeObject {
   const { resourceVersion: _rv, ...meta } = obj.metadata ?? {};
   return { ...obj, metadata: meta };
+}
+
+/** The manager a write is recorded under: the request's fieldManager, else its User-Agent's product. */
+function fieldManagerOf(ctx: WriteContext): string {
+  return ctx.fieldManager ?? managerFromUserAgent(ctx.userAgent);
 }
 
 function conflictModified(entry: ResourceEntry, name: string): ApiError {

@@ -24,6 +24,7 @@ import { ServedSchemas } from './schemas.js';
 import { CustomResourceServing } from './crd/serving.js';
 import { CrdFinalizer, CrdNamingController } from './crd/controllers.js';
 import { InProcessClient } from '../client/in-process.js';
+import { FieldManager } from './fieldmanager/index.js';
 import { WatchCache } from './watch-cache.js';
 import { defaultKindRules } from './default-rules.js';
 import { userFromCertificate } from '../pki/identity.js';
@@ -98,6 +99,7 @@ export class ApiServer {
     ];
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
     quota.bind(this.resources, this.registry.lookup('', 'v1', 'resourcequotas')!);
+    this.resources.fieldManager = new FieldManager(this.schemas);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
     this.customResources = new CustomResourceServing(this.registry, this.cache, this.schemas);

@@ -278,6 +278,7 @@ function writeQuery(opts: WriteOptions): URLSearchParams {
   const q = new URLSearchParams();
   if (opts.dryRun) q.set('dryRun', 'All');
   if (opts.fieldManager) q.set('fieldManager', opts.fieldManager);
+  if (opts.force !== undefined) q.set('force', String(opts.force));
   return q;
 }
 

@@ -5,8 +5,8 @@
  */
 import type { KubeObject, ResourceEntry } from '../api/types.js';
 import type { ApiServer } from '../apiserver/server.js';
-import { errors } from '../api/errors.js';
-import { applyPatch } from '../apiserver/patch/index.js';
+import { causes, errors } from '../api/errors.js';
+import { APPLY_PATCH, applyPatch } from '../apiserver/patch/index.js';
 import { buildFilter } from '../apiserver/handlers.js';
 import { itemObject, newWriteContext, parseResourceVersion } from '../apiserver/resource-store.js';
 import { storagePrefix } from '../apiserver/registry.js';
@@ -15,8 +15,24 @@ import { bindPod } from '../apiserver/pod-binding.js';
 import { evictPod } from '../apiserver/pod-eviction.js';
 import type { Client, DeleteOptions, ListOptions, ListResult, PatchType, ResourceRef, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from './interface.js';
 
+export interface InProcessClientOptions {
+  /** Names the field manager of writes that set no fieldManager, as a User-Agent does over HTTPS. */
+  userAgent?: string;
+}
+
 export class InProcessClient implements Client {
-  constructor(private readonly server: ApiServer) {}
+  private readonly userAgent: string;
+
+  constructor(
+    private readonly server: ApiServer,
+    opts: InProcessClientOptions = {},
+  ) {
+    this.userAgent = opts.userAgent ?? 'skiff';
+  }
+
+  private writeContext(opts: WriteOptions) {
+    return newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager, userAgent: this.userAgent });
+  }
 
   private entry(ref: ResourceRef): ResourceEntry {
     const e = this.server.registry.lookup(ref.group, ref.version, ref.resource);
@@ -40,7 +56,7 @@ export class InProcessClient implements Client {
   }
 
   async create(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
-    const ctx = newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager });
+    const ctx = this.writeContext(opts);
     const e = this.entry(ref);
     if (opts.subresource === 'binding' && e.subresources.binding) return bindPod(this.server.resources, e, namespace, obj.metadata?.name ?? '', obj, ctx);
     if (opts.subresource === 'eviction' && e.subresources.eviction) {
@@ -54,7 +70,7 @@ export class InProcessClient implements Client {
   }
 
   async update(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
-    const ctx = newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager });
+    const ctx = this.writeContext(opts);
     const name = obj.metadata?.name ?? '';
     const r = await this.server.resources.update(this.entry(ref), namespace, name, clone(obj), ctx, opts.subresource ?? '');
     return r.object.obj;
@@ -62,7 +78,14 @@ export class InProcessClient implements Client {
 
   async patch(ref: ResourceRef, namespace: string, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
     const e = this.entry(ref);
-    const ctx = newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager });
+    const ctx = this.writeContext(opts);
+    if (type === APPLY_PATCH) {
+      if (!opts.fieldManager) {
+        throw errors.invalid('meta.k8s.io', 'PatchOptions', '', [causes.required('fieldManager', 'Required value: is required for apply patch')]);
+      }
+      const r = await this.server.resources.apply(e, namespace, name, clone(patch) as KubeObject, ctx, !!opts.force, opts.subresource ?? '');
+      return r.object.obj;
+    }
     const schemas = this.server.schemas;
     const schema = schemas.schemaFor(e.definition);
     const r = await this.server.resources.patch(

@@ -27,8 +27,11 @@ export interface ListResult {
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /** Who the write is recorded under in managedFields; required for server-side apply. */
   fieldManager?: string;
   subresource?: string;
+  /** Server-side apply only: take fields other managers own instead of failing with a conflict. */
+  force?: boolean;
 }
 
 export interface DeleteOptions {
@@ -37,7 +40,7 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
-export type PatchType = 'application/merge-patch+json' | 'application/strategic-merge-patch+json' | 'application/json-patch+json';
+export type PatchType = 'application/merge-patch+json' | 'application/strategic-merge-patch+json' | 'application/json-patch+json' | 'application/apply-patch+yaml';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyPatch, patchMediaType } from './index.js';
+import { applyPatch, checkPatchType, patchMediaType } from './index.js';
 import { ApiError } from '../../api/errors.js';
 
 const schema = {
@@ -47,10 +47,11 @@ test('unknown patch types are 415 listing the accepted ones', () => {
   }
 });
 
-test('server-side apply is 415 until it is implemented', () => {
+test('server-side apply is accepted as a patch type but performed by the field manager, not applyPatch', () => {
+  assert.doesNotThrow(() => checkPatchType('application/apply-patch+yaml'));
   assert.throws(
     () => applyPatch('application/apply-patch+yaml', original, { apiVersion: 'v1' }, ctx),
-    (e: unknown) => e instanceof ApiError && e.code === 415 && e.reason === 'UnsupportedMediaType' && /server-side apply .* not implemented yet/.test(e.message),
+    (e: unknown) => e instanceof ApiError && e.code === 415 && /field manager/.test(e.message),
   );
 });
 

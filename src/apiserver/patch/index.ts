@@ -44,21 +44,19 @@ export function patchMediaType(contentType: string): string {
  */
 export function checkPatchType(contentType: string): void {
   const mediaType = patchMediaType(contentType);
-  if (mediaType === APPLY_PATCH) {
-    throw new ApiError(
-      415,
-      'UnsupportedMediaType',
-      `server-side apply (${APPLY_PATCH}) is not implemented yet - accepted media types include: ${JSON_PATCH}, ${MERGE_PATCH}, ${STRATEGIC_MERGE_PATCH}`,
-    );
-  }
-  if (mediaType !== JSON_PATCH && mediaType !== MERGE_PATCH && mediaType !== STRATEGIC_MERGE_PATCH) {
+  if (mediaType !== JSON_PATCH && mediaType !== MERGE_PATCH && mediaType !== STRATEGIC_MERGE_PATCH && mediaType !== APPLY_PATCH) {
     throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
   }
 }
 
+/**
+ * Applies a JSON, merge or strategic merge patch. Server-side apply is not a patch of the object
+ * alone (it needs managedFields and a field manager): ResourceStore.apply performs it.
+ */
 export function applyPatch(contentType: string, original: object, patchBody: unknown, ctx: PatchContext): object {
   checkPatchType(contentType);
   const mediaType = patchMediaType(contentType);
+  if (mediaType === APPLY_PATCH) throw new ApiError(415, 'UnsupportedMediaType', `${APPLY_PATCH} is applied by the field manager, not as a patch`);
   switch (mediaType) {
     case JSON_PATCH:
       return asDecodedObject(applyJsonPatch(original, patchBody));
