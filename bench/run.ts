@@ -1,7 +1,7 @@
 /**
  * skiff's benchmarks (`npm run build && npm run bench`): the API server suite, then the CI burst.
  *
- *   node dist/bench/run.js [--suite api|ci-burst|pods|all (default all)] [--quick] [--large]
+ *   node dist/bench/run.js [--suite api|ci-burst|api-extensions|pods|all (default all)] [--quick] [--large]
  *                          [--backend sqlite|etcd] [--client https|raw (default https)] [--profile]
  *                          [--wait-quiet SECONDS] [--attempts N] [--out DIR]
  *
@@ -19,6 +19,10 @@
  * at once; pod startup latency, scheduler throughput, server CPU and RSS, completion and TTL
  * cleanup; writes bench/results/latest-ci-burst.json (+ .md). `--large` runs 5,000 nodes and
  * 30,000 pods instead (latest-ci-burst-large.*).
+ *
+ * API extensions (bench/api-extensions.ts): custom resource creates (~50-field schema, 3 CEL rules)
+ * against ConfigMap creates, server-side apply of Deployments against plain updates; writes
+ * bench/results/latest-api-extensions.json (+ .md).
  *
  * Pods (bench/pods.ts; not part of `all`, it needs root, crun, conmon, CNI plugins and the image
  * tools): `skiff up` with its real node agent and a docker-registry on loopback; pod startup for a
@@ -43,6 +47,7 @@ import { benchScheduler } from './scheduler.js';
 import { CI_QUIET_PERCENT, ciMarkdown, ciMaxOthers, evaluateCiGoals } from './ci-burst-report.js';
 import { PODS_DEFAULT, PODS_QUICK, runPods } from './pods.js';
 import { evaluatePodsGoals, podsMarkdown } from './pods-report.js';
+import { apiExtensionsMarkdown, runApiExtensions } from './api-extensions.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The whole run (both backends) is cut off after this long; each suite adds to it. */
@@ -50,6 +55,7 @@ const WATCHDOG_API_MS = 9.5 * 60_000;
 const WATCHDOG_CI_MS = 4 * 60_000;
 const WATCHDOG_CI_LARGE_MS = 15 * 60_000;
 const WATCHDOG_PODS_MS = 12 * 60_000;
+const WATCHDOG_API_EXT_MS = 6 * 60_000;
 const CONCURRENCY = 32;
 /** No new attempt of a disturbed backend starts after this much of the run. */
 const RETRY_BUDGET_MS = 5 * 60_000;
@@ -271,11 +277,12 @@ async function main(): Promise<void> {
     strict: true,
   });
   const suite = values.suite!;
-  if (suite !== 'api' && suite !== 'ci-burst' && suite !== 'pods' && suite !== 'all') throw new Error(`--suite must be api, ci-burst, pods or all, not ${suite}`);
+  if (suite !== 'api' && suite !== 'ci-burst' && suite !== 'api-extensions' && suite !== 'pods' && suite !== 'all') throw new Error(`--suite must be api, ci-burst, api-extensions, pods or all, not ${suite}`);
   if (values.large && values.quick) throw new Error('--large and --quick exclude each other');
   const runApi = suite === 'api' || suite === 'all';
   const runCi = suite === 'ci-burst' || suite === 'all';
   const runPodsSuite = suite === 'pods';
+  const runApiExt = suite === 'api-extensions' || suite === 'all';
   const backends: Backend[] = values.backend ? (values.backend.split(',') as Backend[]) : ['sqlite', 'etcd'];
   for (const b of backends) if (b !== 'sqlite' && b !== 'etcd') throw new Error(`--backend must be sqlite or etcd, not ${b}`);
   const clientKind = values.client as ClientKind;
@@ -285,7 +292,7 @@ async function main(): Promise<void> {
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench', 'results'));
   await mkdir(outDir, { recursive: true });
 
-  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0) + (runPodsSuite ? WATCHDOG_PODS_MS : 0);
+  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0) + (runPodsSuite ? WATCHDOG_PODS_MS : 0) + (runApiExt ? WATCHDOG_API_EXT_MS : 0);
   const watchdog = setTimeout(() => {
     console.error(`[bench] watchdog: the run took longer than ${watchdogMs / 60_000} min; stopping everything`);
     process.exitCode = 3;
@@ -337,6 +344,26 @@ async function main(): Promise<void> {
     const cfg = values.large ? CI_LARGE : quick ? CI_QUICK : CI_DEFAULT;
     const passed = await runCiSuite(cfg, attempts, values.profile!, outDir, Number(values['wait-quiet']) * 1000);
     if (!passed) allPassed = false;
+  }
+  if (runApiExt) {
+    say(`api-extensions: waiting (at most ${values['wait-quiet']} s) for the machine to be quiet`);
+    await waitForQuiet(QUIET_PERCENT, Number(values['wait-quiet']) * 1000);
+    try {
+      const r = await runApiExtensions({ quick, say, live });
+      const md = apiExtensionsMarkdown(r);
+      process.stdout.write(`\n${md}\n\n`);
+      const base = join(outDir, `${quick ? 'quick' : 'latest'}-api-extensions`);
+      await writeFile(`${base}.json`, JSON.stringify(r, null, 2) + '\n');
+      await writeFile(`${base}.md`, md + '\n');
+      say(`wrote ${base}.json and .md`);
+      if (r.failures.length) {
+        console.error(`[bench] api-extensions: ${r.failures.join('; ')}`);
+        allPassed = false;
+      }
+    } catch (err) {
+      console.error(`[bench] api-extensions: the run failed: ${(err as Error).stack ?? err}`);
+      allPassed = false;
+    }
   }
   if (runPodsSuite) {
     const passed = await runPodsSuiteOnce(quick, values.profile!, outDir, Number(values['wait-quiet']) * 1000);
