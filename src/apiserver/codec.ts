@@ -58,7 +58,17 @@ export function decodeBody(body: Buffer, contentType: string | undefined, duplic
   const mt = mediaType(contentType);
   const text = body.toString('utf8');
   if (mt === 'application/vnd.kubernetes.protobuf') throw errors.unsupportedMediaType(mt);
-  if (YAML_TYPES.has(mt)) return decodeYaml(text);
+  if (YAML_TYPES.has(mt)) {
+    // JSON is YAML, and what kubectl sends as an apply patch: parse it as JSON, many times faster.
+    if (/^\s*\{/.test(text)) {
+      try {
+        return parseJson(text, duplicates);
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+      }
+    }
+    return decodeYaml(text);
+  }
   if (mt !== '' && mt !== 'application/json' && !mt.endsWith('+json') && mt !== '*/*') throw errors.unsupportedMediaType(mt);
   try {
     return parseJson(text, duplicates);
