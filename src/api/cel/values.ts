@@ -15,7 +15,21 @@ const IDENT = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Upstream's property name escaping; undefined when the name cannot be accessed from CEL. */
 export function escapePropertyName(name: string): string | undefined {
+  // Every object a rule sees converts all its field names: remember them (field names repeat).
+  let e = escapedNames.get(name);
+  if (e === undefined) {
+    e = escapeName(name) ?? null;
+    if (escapedNames.size >= 10_000) escapedNames.clear();
+    escapedNames.set(name, e);
+  }
+  return e ?? undefined;
+}
+
+const escapedNames = new Map<string, string | null>();
+
+function escapeName(name: string): string | undefined {
   if (RESERVED.has(name)) return `__${name}__`;
+  if (IDENT.test(name) && !name.includes('__')) return name;
   const escaped = name.replace(/__/g, '__underscores__').replace(/\./g, '__dot__').replace(/-/g, '__dash__').replace(/\//g, '__slash__');
   return IDENT.test(escaped) ? escaped : undefined;
 }
