@@ -86,14 +86,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const url = `https://127.0.0.1:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });
-  const components = await startComponents(client, opts, pki);
+  const components = await startComponents(server, client, opts, pki);
   if (opts.simulatedNodes) {
-    const agent = new SimulatedAgent(client, opts.simulatedNodes);
+    const agent = new SimulatedAgent(componentClient(server, 'kubelet'), opts.simulatedNodes);
     await agent.start();
     components.push(agent);
   }
   if (opts.localAgent) {
-    const local = await startLocalAgent(client, { ...opts.localAgent, clusterCA: pki.caCert });
+    const local = await startLocalAgent(componentClient(server, 'kubelet'), { ...opts.localAgent, clusterCA: pki.caCert });
     // The agent goes first at stop (unshift), while the API it reports to is still up.
     components.unshift({ start: () => undefined, stop: () => local.stop() });
   }
@@ -119,13 +119,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
  * The components that act on the cluster (controllers, scheduler): started at once when this is
  * the only server, or each under its Lease when servers share an etcd.
  */
-async function startComponents(client: InProcessClient, opts: ControlPlaneOptions, pki: Pki): Promise<Controller[]> {
+async function startComponents(server: ApiServer, client: InProcessClient, opts: ControlPlaneOptions, pki: Pki): Promise<Controller[]> {
   const builders: { lease: string; build: () => Controller }[] = [
     {
       lease: 'kube-controller-manager',
-      build: () => new ControllerManager(client, { caCert: pki.caCert, controllers: opts.controllers, settings: opts.controllerSettings }),
+      build: () => new ControllerManager(componentClient(server, 'kube-controller-manager'), { caCert: pki.caCert, controllers: opts.controllers, settings: opts.controllerSettings }),
     },
-    { lease: 'kube-scheduler', build: () => schedulerComponent(client) },
+    { lease: 'kube-scheduler', build: () => schedulerComponent(componentClient(server, 'kube-scheduler')) },
   ];
   if (opts.leaderElect ?? opts.storage === 'etcd') {
     return builders.map(({ lease, build }) => {
@@ -137,6 +137,14 @@ async function startComponents(client: InProcessClient, opts: ControlPlaneOption
   const started = builders.map(({ build }) => build());
   await Promise.all(started.map((c) => c.start()));
   return started;
+}
+
+/**
+ * Each component writes under its own upstream name, the field manager its managedFields entries
+ * show (`kube-controller-manager`, `kube-scheduler`, `kubelet`), as their user agents name them upstream.
+ */
+function componentClient(server: ApiServer, component: string): InProcessClient {
+  return new InProcessClient(server, { userAgent: `${component}/v1.32.0 (linux/amd64) skiff` });
 }
 
 /** The scheduler with informers of its own, as kube-scheduler is a process of its own upstream. */

@@ -81,6 +81,12 @@ ${extra}`;
 
   it('a mutating webhook injects a label and a validating webhook denies with its message', async () => {
     await s.newNamespace(ns);
+    // Components write under their upstream names (the field managers their user agents give).
+    const rootCa = JSON.parse(await s.k('get', 'configmap', 'kube-root-ca.crt', '-n', ns, '-o', 'json', '--show-managed-fields'));
+    assert.deepEqual(
+      rootCa.metadata.managedFields.map((f: any) => [f.manager, f.operation, Object.keys(f.fieldsV1)]),
+      [['kube-controller-manager', 'Update', ['f:data', 'f:metadata']]],
+    );
     await s.kIn(
       `apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingWebhookConfiguration
