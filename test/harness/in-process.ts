@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApiError } from '../../src/api/errors.js';
 import type { KubeObject } from '../../src/api/types.js';
 import { ApiServer } from '../../src/apiserver/server.js';
 import { InProcessClient } from '../../src/client/in-process.js';
@@ -87,4 +88,15 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.fail(`timed out waiting for ${what}`);
+}
+
+/** The ApiError a write that must be refused fails with (fails the test when it is admitted). */
+export async function refusal(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  assert.fail('the write was admitted');
 }

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../api/errors.js';
 import type { ResourceRef } from '../../client/interface.js';
-import { startInProcessCluster } from '../../../test/harness/in-process.js';
+import { startInProcessCluster, refusal } from '../../../test/harness/in-process.js';
 import { PODS } from '../../controllers/pods.js';
 
 const LIMIT_RANGES: ResourceRef = { group: '', version: 'v1', resource: 'limitranges' };
@@ -15,15 +14,6 @@ const pod = (name: string, resources?: Record<string, unknown>, more: Record<str
   spec: { containers: [{ name: 'c', image: 'busybox', ...(resources ? { resources } : {}) }], ...more },
 });
 
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  assert.fail('the write was admitted');
-}
 
 test('LimitRanger: container defaults, the annotation, and min/max/ratio refusals with upstream messages', async () => {
   const c = await startInProcessCluster('limit-ranger');

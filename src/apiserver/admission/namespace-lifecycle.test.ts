@@ -1,22 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../api/errors.js';
 import type { ResourceRef } from '../../client/interface.js';
-import { startInProcessCluster } from '../../../test/harness/in-process.js';
+import { startInProcessCluster, refusal } from '../../../test/harness/in-process.js';
 import { NAMESPACES } from '../../controllers/pods.js';
 
 const CONFIG_MAPS: ResourceRef = { group: '', version: 'v1', resource: 'configmaps' };
 const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } });
 
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  assert.fail('the write was admitted');
-}
 
 test('NamespaceLifecycle: nothing new in a terminating or missing namespace; the system namespaces stay', async () => {
   const c = await startInProcessCluster('ns-lifecycle');

@@ -1,23 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../api/errors.js';
 import type { ResourceRef } from '../../client/interface.js';
-import { startInProcessCluster } from '../../../test/harness/in-process.js';
+import { startInProcessCluster, refusal } from '../../../test/harness/in-process.js';
 import { PODS } from '../../controllers/pods.js';
 
 const PRIORITY_CLASSES: ResourceRef = { group: 'scheduling.k8s.io', version: 'v1', resource: 'priorityclasses' };
 const pod = (name: string, spec: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox' }], ...spec } });
 const pc = (name: string, value: number, more: Record<string, unknown> = {}) => ({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name }, value, ...more });
 
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  assert.fail('the write was admitted');
-}
 
 test('Priority: classes resolve to spec.priority, the system classes exist, unknown classes and made-up priorities are refused', async () => {
   const c = await startInProcessCluster('priority');

@@ -4,7 +4,7 @@ import { ApiError } from '../../api/errors.js';
 import type { KubeObject } from '../../api/types.js';
 import type { ResourceRef } from '../../client/interface.js';
 import { SharedInformers } from '../../client/shared-informers.js';
-import { eventually, startInProcessCluster, type InProcessCluster } from '../../../test/harness/in-process.js';
+import { eventually, startInProcessCluster, type InProcessCluster, refusal } from '../../../test/harness/in-process.js';
 import { newControllerContext } from '../../controllers/context.js';
 import { NAMESPACES, PODS, SERVICES } from '../../controllers/pods.js';
 import { RESOURCE_QUOTAS, ResourceQuotaController } from '../../controllers/resourcequota.js';
@@ -19,15 +19,6 @@ const pod = (name: string, resources?: Record<string, unknown>, spec: Record<str
   spec: { containers: [{ name: 'c', image: 'busybox', ...(resources ? { resources } : {}) }], ...spec },
 });
 
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  assert.fail('the write was admitted');
-}
 
 describe('ResourceQuota admission', () => {
   let c: InProcessCluster;

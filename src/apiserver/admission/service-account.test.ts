@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError } from '../../api/errors.js';
 import type { ResourceRef } from '../../client/interface.js';
-import { startInProcessCluster } from '../../../test/harness/in-process.js';
+import { startInProcessCluster, refusal } from '../../../test/harness/in-process.js';
 import { NAMESPACES, PODS } from '../../controllers/pods.js';
 
 const SERVICE_ACCOUNTS: ResourceRef = { group: '', version: 'v1', resource: 'serviceaccounts' };
@@ -13,15 +12,6 @@ const pod = (name: string, spec: Record<string, unknown> = {}, metadata: Record<
   spec: { containers: [{ name: 'c', image: 'busybox' }], ...spec },
 });
 
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  assert.fail('the write was admitted');
-}
 
 test('ServiceAccount: pods run as default, take its pull secrets, and may not name a missing account', async () => {
   const c = await startInProcessCluster('sa-admission');
