@@ -134,6 +134,8 @@ export interface CustomResourceInfo {
   terminating: boolean;
   /** The storage version's entry (served or not), on the entries of every other version. */
   storage?: ResourceEntry;
+  /** spec.conversion.strategy: only `None` converts; `Webhook` CRDs are served in their storage version only. */
+  conversion: string;
 }
 
 export type FieldGetter = (obj: KubeObject) => string | undefined;

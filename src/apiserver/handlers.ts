@@ -53,7 +53,13 @@ export interface VersionView {
 }
 
 export function versionView(registry: ResourceRegistry, entry: ResourceEntry): VersionView {
-  if (entry.custom?.storage) return customVersionView(entry, entry.custom.storage);
+  if (entry.custom?.storage) {
+    if (entry.custom.conversion !== 'None') {
+      // Honest about what is missing rather than converting with the wrong semantics.
+      throw errors.internal(`conversion webhook for ${entry.group}/${entry.custom.storage.version}, Kind=${entry.kind} failed: skiff does not call conversion webhooks yet; use version ${entry.custom.storage.version}`);
+    }
+    return customVersionView(entry, entry.custom.storage);
+  }
   const conv = conversionFor(apiVersionOf(entry), entry.kind);
   const storage = conv && registry.findByKind(conv.storageApiVersion, conv.storageKind);
   if (!conv || !storage) return { storage: entry, toStorage: (o) => o, fromStorage: (o) => o };

@@ -57,6 +57,7 @@ export function entriesFromCrd(crd: KubeObject): ResourceEntry[] {
         selectableFields: v.selectableFields ?? [],
         deprecationWarning: v.deprecated ? (v.deprecationWarning ?? `${group}/${v.name} ${names.kind} is deprecated`) : undefined,
         terminating: !!crd.metadata?.deletionTimestamp,
+        conversion: spec.conversion?.strategy ?? 'None',
       },
     });
   }

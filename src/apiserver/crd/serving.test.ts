@@ -141,6 +141,17 @@ describe('custom resources served from CRDs', () => {
     assert.equal(r.condition.message, '"crontabs" is already in use');
   });
 
+  test('a CRD converting by webhook is served in its storage version; other versions say conversion webhooks are not called yet', async () => {
+    const crd = crontab('hooks.example.com', {
+      conversion: { strategy: 'Webhook', webhook: { conversionReviewVersions: ['v1'], clientConfig: { url: 'https://127.0.0.1:1/convert' } } },
+    });
+    await c.client.create(CRDS, '', crd);
+    await eventually('served', async () => ((await http('GET', '/apis/hooks.example.com/v1/namespaces/default/crontabs')).status === 200 ? true : undefined));
+    const beta = await http('GET', '/apis/hooks.example.com/v1beta1/namespaces/default/crontabs');
+    assert.equal(beta.status, 500);
+    assert.match(beta.body.message, /skiff does not call conversion webhooks yet; use version v1/);
+  });
+
   test('deleting the CRD deletes its objects, then stops serving it', async () => {
     await c.client.delete(CRDS, '', 'crontabs.stable.example.com');
     await eventually('CRD gone', async () => {
