@@ -63,8 +63,8 @@ export function decodeBody(body: Buffer, contentType: string | undefined, duplic
     if (/^\s*\{/.test(text)) {
       try {
         return parseJson(text, duplicates);
-      } catch (err) {
-        if (err instanceof ApiError) throw err;
+      } catch {
+        // Not JSON after all (or too deep): YAML decides, with its own limits and messages.
       }
     }
     return decodeYaml(text);
