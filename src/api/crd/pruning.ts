@@ -53,17 +53,7 @@ export class Pruner {
         }
         return;
       }
-      if (embedded) this.coerceMetadata(x, path);
-      for (const k of Object.keys(x)) {
-        if (embedded && META_FIELDS.has(k)) continue;
-        const prop = s.properties?.get(k);
-        if (prop) this.prune(x[k], prop, prop.embeddedResource, join(path, k));
-        else if (s.additional) this.prune(x[k], s.additional.schema, s.additional.schema?.embeddedResource ?? false, join(path, k));
-        else {
-          if (!META_FIELDS.has(k) || path !== '') this.paths.push(join(path, k));
-          delete x[k];
-        }
-      }
+      this.pruneFields(x, s, embedded, path, false);
     } else if (Array.isArray(x)) {
       const items = s?.items;
       for (let i = 0; i < x.length; i++) this.prune(x[i], items, items?.embeddedResource ?? false, `${path}[${i}]`);
@@ -72,18 +62,27 @@ export class Pruner {
 
   private skipPrune(x: unknown, s: SchemaNode, embedded: boolean, path: string): void {
     if (isObj(x)) {
-      if (embedded) this.coerceMetadata(x, path);
-      for (const k of Object.keys(x)) {
-        if (embedded && META_FIELDS.has(k)) continue;
-        const prop = s.properties?.get(k);
-        if (prop) this.prune(x[k], prop, prop.embeddedResource, join(path, k));
-        else if (s.additional) this.prune(x[k], s.additional.schema, s.additional.schema?.embeddedResource ?? false, join(path, k));
-      }
+      this.pruneFields(x, s, embedded, path, true);
     } else if (Array.isArray(x)) {
       const items = s.items;
       if (!items) return;
       // Upstream keeps skipping (not pruning) through list items under preserve-unknown-fields.
       for (let i = 0; i < x.length; i++) this.skipPrune(x[i], items, items.embeddedResource, `${path}[${i}]`);
+    }
+  }
+
+  /** Prunes under each field the schema specifies; the others go, unless `keepUnknown` (preserve-unknown-fields). */
+  private pruneFields(x: Obj, s: SchemaNode, embedded: boolean, path: string, keepUnknown: boolean): void {
+    if (embedded) this.coerceMetadata(x, path);
+    for (const k of Object.keys(x)) {
+      if (embedded && META_FIELDS.has(k)) continue;
+      const prop = s.properties?.get(k);
+      if (prop) this.prune(x[k], prop, prop.embeddedResource, join(path, k));
+      else if (s.additional) this.prune(x[k], s.additional.schema, s.additional.schema?.embeddedResource ?? false, join(path, k));
+      else if (!keepUnknown) {
+        if (!META_FIELDS.has(k) || path !== '') this.paths.push(join(path, k));
+        delete x[k];
+      }
     }
   }
 
