@@ -254,7 +254,3 @@ export function apiExtensionsMarkdown(r: ApiExtensionsResult): string {
     ...markdownTable(['phase', 'ops', 'ops/s', 'p50 ms', 'p99 ms', 'server CPU %', 'errors'], [r.configMapCreate, r.customResourceCreate, r.deploymentUpdate, r.deploymentApply].map(row)),
   ].join('\n');
 }
-
-// For ad-hoc profiling scripts.
-export const __widgetSchemaForProfiling = widgetSchema;
-export const __widgetBodyForProfiling = widgetBody;

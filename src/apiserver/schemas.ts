@@ -11,14 +11,6 @@ export interface SchemaSource {
   schemaFor(definition: string): any;
 }
 
-export function builtinSchemas(): SchemaSource {
-  const defs = loadDefinitions();
-  return {
-    definitions: () => defs,
-    schemaFor: (name) => (defs[name] ? resolveRef(defs[name], defs) : undefined),
-  };
-}
-
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 const API_VERSION_DOC =
   'APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources';
