@@ -7,7 +7,7 @@ import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { groupKind } from '../api/types.js';
 import { customResourceFieldGetters, fieldGetters } from '../api/fields.js';
 import { decodeBody, negotiate, parseJson, readBody, type Negotiated } from './codec.js';
-import { ApiError, causes, errors } from '../api/errors.js';
+import { causes, errors } from '../api/errors.js';
 import { addWarning, sendBody, sendJson } from './http.js';
 import { isTrue, type RequestInfo } from './request-info.js';
 import {
@@ -25,7 +25,7 @@ import {
 } from './resource-store.js';
 import { parseFieldSelector, parseLabelSelector } from '../api/selectors.js';
 import { parseIncludeObject, partialMetadata, toTable } from './table.js';
-import { APPLY_PATCH, applyPatch, checkPatchType, patchMediaType, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch/index.js';
+import { APPLY_PATCH, applyPatch, checkPatchType, patchMediaType } from './patch/index.js';
 import { bindPod } from './pod-binding.js';
 import { evictPod } from './pod-eviction.js';
 import type { SchemaSource } from './schemas.js';
@@ -33,6 +33,7 @@ import { serveWatch } from './watch.js';
 import { scaleOf, applyScale } from './scale.js';
 import type { ResourceRegistry } from './registry.js';
 import { conversionFor } from '../api/conversion.js';
+import { supportsStrategicMerge } from './openapi.js';
 import { LOOPBACK_USER, type UserInfo } from './auth/user.js';
 
 export interface HandlerDeps {
@@ -155,14 +156,14 @@ export async function handleResource(
       if (info.name) throw methodNotAllowed();
       if (requested.custom?.terminating) throw errors.methodNotAllowed('create not allowed while custom resource definition is terminating');
       const ctx = writeCtx('CreateOptions');
-      const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type'], (ctx.duplicateFields = [])));
+      const body = view.toStorage(decodeBody(await readBody(req), req.headers['content-type'], duplicatesOf(ctx)));
       const created = await deps.resources.create(entry, ns, body, ctx);
       return respondObject(req, res, requested, 201, view.fromStorage(created), query, ctx.warnings);
     }
     case 'update': {
       if (!info.name) throw methodNotAllowed();
       const ctx = writeCtx('UpdateOptions');
-      const body = decodeBody(await readBody(req), req.headers['content-type'], (ctx.duplicateFields = []));
+      const body = decodeBody(await readBody(req), req.headers['content-type'], duplicatesOf(ctx));
       if (sub === 'scale') {
         const updated = await deps.resources.patch(entry, ns, info.name, (cur) => applyScale(entry, cur, body), ctx);
         return respondObject(req, res, entry, 200, wrapScale(entry, updated, deps), query, ctx.warnings, true);
@@ -174,11 +175,7 @@ export async function handleResource(
       if (!info.name) throw methodNotAllowed();
       const ctx = writeCtx('PatchOptions');
       const contentType = req.headers['content-type'] ?? '';
-      checkPatchType(contentType);
-      if (requested.custom && patchMediaType(contentType) === STRATEGIC_MERGE_PATCH) {
-        // Custom resources have no Go structs to carry patch strategies: upstream refuses strategic merge.
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.filter((t) => t !== STRATEGIC_MERGE_PATCH).join(', ')}`);
-      }
+      checkPatchType(contentType, supportsStrategicMerge(requested));
       const apply = patchMediaType(contentType) === APPLY_PATCH;
       checkPatchOptions(ctx, query, apply);
       if (apply) {
@@ -279,6 +276,11 @@ export function apiVersionOf(entry: ResourceEntry): string {
 function wrapScale(entry: ResourceEntry, obj: StoredObject, _deps: HandlerDeps): StoredObject {
   const scale = scaleOf(entry, obj.obj);
   return { obj: scale, json: JSON.stringify(scale), rv: obj.rv };
+}
+
+/** Where a body's repeated keys are collected; with fieldValidation=Ignore no one reads them, so none are. */
+function duplicatesOf(ctx: WriteContext): string[] | undefined {
+  return ctx.fieldValidation === 'Ignore' ? undefined : (ctx.duplicateFields = []);
 }
 
 /** Options every write takes; bad values are 422s on the options kind (CreateOptions…), like upstream. */

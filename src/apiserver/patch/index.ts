@@ -42,10 +42,11 @@ export function patchMediaType(contentType: string): string {
  * Refuses a patch type this server does not apply, before the body is read (upstream checks the
  * type first, so a garbled body of an unknown type is a 415, not a 400).
  */
-export function checkPatchType(contentType: string): void {
-  const mediaType = patchMediaType(contentType);
-  if (mediaType !== JSON_PATCH && mediaType !== MERGE_PATCH && mediaType !== STRATEGIC_MERGE_PATCH && mediaType !== APPLY_PATCH) {
-    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`);
+export function checkPatchType(contentType: string, strategic = true): void {
+  // Custom resources have no Go structs to carry patch strategies: upstream offers them no strategic merge.
+  const accepted = strategic ? PATCH_TYPES : PATCH_TYPES.filter((t) => t !== STRATEGIC_MERGE_PATCH);
+  if (!(accepted as readonly string[]).includes(patchMediaType(contentType))) {
+    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
   }
 }
 
