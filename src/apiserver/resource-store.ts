@@ -730,7 +730,9 @@ export class ResourceStore {
     }
     const checked = this.rules.checkSchema(entry, obj, ctx.fieldValidation);
     if (checked.typeErrors.length > 0) throw undecodable(checked.typeErrors.join('; '));
-    const duplicates = ctx.fieldValidation === 'Ignore' ? [] : (ctx.duplicateFields ?? []);
+    // The body's repeated keys belong to its first decoding only (a webhook's patched object is decoded again).
+    const duplicates = ctx.duplicateFields ?? [];
+    ctx.duplicateFields = undefined;
     if (checked.unknownFields.length > 0 || duplicates.length > 0) {
       const msgs = [...checked.unknownFields.map((f) => `unknown field "${f}"`), ...duplicates.map((f) => `duplicate field "${f}"`)];
       if (ctx.fieldValidation === 'Strict') {
