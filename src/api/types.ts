@@ -102,7 +102,15 @@ export interface ResourceEntry {
   /** Name of the OpenAPI definition describing the kind, e.g. "io.k8s.api.apps.v1.Deployment". */
   definition: string;
   /** finalize: a Namespace's spec.finalizers, writable only through /finalize. */
-  subresources: { status?: boolean; scale?: ScaleSpec; finalize?: boolean; binding?: boolean; eviction?: boolean };
+  subresources: {
+    status?: boolean;
+    scale?: ScaleSpec;
+    finalize?: boolean;
+    binding?: boolean;
+    eviction?: boolean;
+    /** Subresources that only take a POST (serviceaccounts/token), by name, with the kind they take and answer; served by CreateOnlyHandlers. */
+    createOnly?: Record<string, { group: string; version: string; kind: string }>;
+  };
   /** Whether `metadata.generation` tracks spec changes (kinds with a spec). */
   hasSpec: boolean;
   /** Set for the versions a CustomResourceDefinition serves: what the generic machinery needs from it. */

@@ -35,11 +35,13 @@ import type { ResourceRegistry } from './registry.js';
 import { conversionFor } from '../api/conversion.js';
 import { supportsStrategicMerge } from './openapi.js';
 import { LOOPBACK_USER, type UserInfo } from './auth/user.js';
+import type { CreateOnlyHandlers } from './create-only.js';
 
 export interface HandlerDeps {
   resources: ResourceStore;
   schemas: SchemaSource;
   registry: ResourceRegistry;
+  createOnly?: CreateOnlyHandlers;
 }
 
 /**
@@ -127,7 +129,7 @@ export async function handleResource(
   if (sub && !info.name) throw errors.pathNotFound();
   if (!sub && !entry.verbs.includes(info.verb)) throw methodNotAllowed();
   // Subresources written by POST (pods/binding, pods/eviction) take only create; the others never take it.
-  const createOnly = sub === 'binding' || sub === 'eviction';
+  const createOnly = sub === 'binding' || sub === 'eviction' || !!entry.subresources.createOnly?.[sub];
   if (sub && (createOnly ? info.verb !== 'create' : info.verb === 'delete' || info.verb === 'create' || info.verb === 'list' || info.verb === 'watch')) throw methodNotAllowed();
   // Refuse what the client cannot read before anything is written.
   negotiate(req.headers.accept, sub !== 'scale');
@@ -152,6 +154,13 @@ export async function handleResource(
         const body = decodeBody(await readBody(req), req.headers['content-type']);
         const status = await evictPod(deps.resources, entry, deps.registry.lookup('policy', 'v1', 'poddisruptionbudgets'), ns, info.name, body, ctx);
         return sendJson(res, 201, status);
+      }
+      const special = deps.createOnly?.lookup(entry.group, entry.plural, sub);
+      if (special) {
+        const ctx = writeCtx('CreateOptions');
+        const body = decodeBody(await readBody(req), req.headers['content-type']);
+        const answer = await special({ user, entry: requested, namespace: ns, name: sub ? info.name : '', dryRun: ctx.dryRun }, body);
+        return sendJson(res, 201, answer);
       }
       if (info.name) throw methodNotAllowed();
       if (requested.custom?.terminating) throw errors.methodNotAllowed('create not allowed while custom resource definition is terminating');
@@ -261,7 +270,7 @@ function isServedSubresource(entry: ResourceEntry, sub: string): boolean {
   if (sub === 'finalize') return !!entry.subresources.finalize;
   if (sub === 'binding') return !!entry.subresources.binding;
   if (sub === 'eviction') return !!entry.subresources.eviction;
-  return false;
+  return !!entry.subresources.createOnly?.[sub];
 }
 
 /** Pods and namespaces answer a delete with the object, like upstream; others with a Status. */

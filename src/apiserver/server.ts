@@ -40,6 +40,10 @@ import { ResourceQuotaAdmission } from './admission/resource-quota.js';
 import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientConfig } from './pod-streams.js';
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
+import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js';
+import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer } from './authz/types.js';
+import { CreateOnlyHandlers } from './create-only.js';
+import type { RequestInfo } from './request-info.js';
 
 export interface TlsOptions {
   cert: string;
@@ -57,15 +61,49 @@ export interface ApiServerOptions {
   serviceCidr?: string;
   /** How to reach node agents for pods/log, exec, attach and portforward. */
   kubeletClient?: KubeletClientConfig;
+  /** Who may do what (default: everything is allowed, for tests of the API machinery only). */
+  authorizer?: Authorizer;
+  /** Requests without credentials are system:anonymous (default, as upstream) rather than refused with 401. */
+  anonymous?: boolean;
 }
 
 export type { UserInfo } from './auth/user.js';
+
+/**
+ * What authorization sees of a request: upstream's RequestInfo as attributes. A list or watch
+ * narrowed to one name by `fieldSelector=metadata.name=` counts as a request for that name, as
+ * upstream, so a rule with resourceNames can allow watching one object.
+ */
+export function attributesOf(user: UserInfo, info: RequestInfo, query: URLSearchParams): Attributes {
+  let name = info.name;
+  if (!name && (info.verb === 'list' || info.verb === 'watch')) {
+    const m = /(?:^|,)metadata\.name==?([^,]*)(?:,|$)/.exec(query.get('fieldSelector') ?? '');
+    if (m) name = m[1];
+  }
+  return {
+    user,
+    verb: info.verb,
+    resourceRequest: info.isResourceRequest,
+    path: info.path,
+    apiGroup: info.group,
+    apiVersion: info.version,
+    resource: info.resource,
+    subresource: info.subresource,
+    namespace: info.namespace,
+    name,
+  };
+}
 
 export class ApiServer {
   readonly registry = new ResourceRegistry(builtinResources);
   readonly cache: WatchCache;
   readonly resources: ResourceStore;
   readonly schemas = new ServedSchemas();
+  /** Kinds and subresources answered by code rather than stored (TokenRequest, reviews). */
+  readonly createOnly = new CreateOnlyHandlers();
+  /** Bearer token authenticators, asked in order (service account tokens, bootstrap tokens). */
+  readonly tokenAuthenticators: TokenAuthenticator[] = [];
+  authorizer: Authorizer;
   private readonly customResources: CustomResourceServing;
   private crdControllers: (CrdNamingController | CrdFinalizer)[] = [];
   private server: http.Server | https.Server | undefined;
@@ -79,6 +117,7 @@ export class ApiServer {
 
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
+    this.authorizer = opts.authorizer ?? alwaysAllow;
     const webhooks = { cache: this.cache, store: opts.store, registry: this.registry };
     // Upstream's recommended order. Each phase runs the plugins that take part in it in this order:
     // mutating (namespace lifecycle, limit defaults, service account, priority, tolerations, then
@@ -100,7 +139,7 @@ export class ApiServer {
     this.resources = new ResourceStore(opts.store, this.cache, opts.rules ?? defaultKindRules(this.schemas), admission);
     quota.bind(this.resources, this.registry.lookup('', 'v1', 'resourcequotas')!);
     this.resources.fieldManager = new FieldManager(this.schemas);
-    this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry };
+    this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry, createOnly: this.createOnly };
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
     this.customResources = new CustomResourceServing(this.registry, this.cache, this.schemas);
     this.registry.onChange(() => {
@@ -167,9 +206,38 @@ export class ApiServer {
    */
   private readonly connectionUsers = new WeakMap<TLSSocket, UserInfo | null>();
 
-  private authenticate(req: IncomingMessage): UserInfo | undefined {
-    if (!this.opts.tls) return { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
-    const sock = req.socket as TLSSocket;
+  /**
+   * Who sent the request: the client certificate's subject, else a bearer token's owner, else
+   * system:anonymous. A credential that does not verify is a 401, never anonymity.
+   */
+  async authenticate(req: IncomingMessage): Promise<UserInfo> {
+    if (this.opts.tls) {
+      const user = this.certificateUser(req.socket as TLSSocket);
+      if (user) return user;
+    }
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (m) {
+        for (const a of this.tokenAuthenticators) {
+          let r;
+          try {
+            r = await a.authenticateToken(m[1]);
+          } catch {
+            throw errors.unauthorized();
+          }
+          if (r) return r.user;
+        }
+        throw errors.unauthorized();
+      }
+    }
+    // Without TLS there are no client certificates: tests of the API machinery run as an administrator.
+    if (!this.opts.tls) return { name: 'system:admin', groups: [SYSTEM_MASTERS, 'system:authenticated'] };
+    if (this.opts.anonymous === false) throw errors.unauthorized();
+    return ANONYMOUS_USER;
+  }
+
+  private certificateUser(sock: TLSSocket): UserInfo | undefined {
     let user = this.connectionUsers.get(sock);
     if (user === undefined) {
       user = null;
@@ -182,6 +250,13 @@ export class ApiServer {
     return user ?? undefined;
   }
 
+  /** Throws upstream's 403 unless `a.user` may do `a`. system:masters may do everything, as upstream. */
+  authorize(a: Attributes): void {
+    if (a.user.groups.includes(SYSTEM_MASTERS)) return;
+    const r = this.authorizer.authorize(a);
+    if (r.decision !== 'Allow') throw forbiddenError(a, r.reason);
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -189,15 +264,12 @@ export class ApiServer {
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     const method = req.method ?? 'GET';
 
+    const user = await this.authenticate(req);
+    const info = parseRequestInfo(method, path, query);
+    this.authorize(attributesOf(user, info, query));
     if (this.serveHealth(path, res)) return;
-    const user = this.authenticate(req);
-    if (!user) {
-      if (path === '/version') return sendJson(res, 200, versionInfo());
-      throw errors.unauthorized();
-    }
     if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
 
-    const info = parseRequestInfo(method, path, query);
     if (!info.isResourceRequest) return this.serveNonResource(req, res, path);
 
     if (isPodStreamRequest(info)) return this.podStreams.serve(req, res, info, query);
@@ -212,9 +284,12 @@ export class ApiServer {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    if (!this.authenticate(req)) throw errors.unauthorized();
-    if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
+    const user = await this.authenticate(req);
     const info = parseRequestInfo(req.method ?? 'GET', path, query);
+    // Upstream (AuthorizePodWebsocketUpgradeCreatePermission) asks for create on exec, attach and
+    // portforward whichever method opened the stream: a GET upgrade must not make them read-only verbs.
+    this.authorize({ ...attributesOf(user, info, query), verb: info.isResourceRequest && isPodStreamRequest(info) && info.subresource !== 'log' ? 'create' : info.verb });
+    if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
     if (!info.isResourceRequest || !isPodStreamRequest(info)) throw errors.badRequest('this resource does not support upgrades');
     await this.podStreams.upgrade(req, socket, head, info, query);
   }

@@ -13,39 +13,61 @@ import { storagePrefix } from '../apiserver/registry.js';
 import { toApiError } from '../apiserver/http.js';
 import { bindPod } from '../apiserver/pod-binding.js';
 import { evictPod } from '../apiserver/pod-eviction.js';
+import { LOOPBACK_USER, type UserInfo } from '../apiserver/auth/user.js';
 import type { Client, DeleteOptions, ListOptions, ListResult, PatchType, ResourceRef, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from './interface.js';
 
 export interface InProcessClientOptions {
   /** Names the field manager of writes that set no fieldManager, as a User-Agent does over HTTPS. */
   userAgent?: string;
+  /**
+   * Who the client acts as; every call is authorized as that user's would be over HTTPS. Without
+   * one the client is the API server's own loopback client (system:masters).
+   */
+  user?: UserInfo;
 }
 
 export class InProcessClient implements Client {
   private readonly userAgent: string;
+  private readonly user: UserInfo;
 
   constructor(
     private readonly server: ApiServer,
     opts: InProcessClientOptions = {},
   ) {
     this.userAgent = opts.userAgent ?? 'skiff';
+    this.user = opts.user ?? LOOPBACK_USER;
   }
 
   private writeContext(opts: WriteOptions) {
-    return newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager, userAgent: this.userAgent });
+    return newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager, userAgent: this.userAgent, user: this.user });
   }
 
-  private entry(ref: ResourceRef): ResourceEntry {
+  private entry(ref: ResourceRef, verb: string, namespace = '', name = '', subresource = ''): ResourceEntry {
     const e = this.server.registry.lookup(ref.group, ref.version, ref.resource);
     if (!e) throw errors.pathNotFound(`the server could not find the requested resource (${ref.resource}.${ref.group}/${ref.version})`);
+    if (this.user !== LOOPBACK_USER) {
+      this.server.authorize({
+        user: this.user,
+        verb,
+        resourceRequest: true,
+        path: '',
+        apiGroup: ref.group,
+        apiVersion: ref.version,
+        resource: ref.resource,
+        subresource,
+        namespace: e.namespaced ? namespace : '',
+        name,
+      });
+    }
     return e;
   }
 
   async get(ref: ResourceRef, namespace: string, name: string): Promise<KubeObject> {
-    return clone((await this.server.resources.get(this.entry(ref), namespace, name)).obj);
+    return clone((await this.server.resources.get(this.entry(ref, 'get', namespace, name), namespace, name)).obj);
   }
 
   async list(ref: ResourceRef, namespace: string, opts: ListOptions = {}): Promise<ListResult> {
-    const e = this.entry(ref);
+    const e = this.entry(ref, 'list', namespace, nameOf(opts.fieldSelector));
     const r = await this.server.resources.list(e, namespace, {
       filter: buildFilter(e, queryOf(opts), ''),
       limit: opts.limit,
@@ -57,11 +79,16 @@ export class InProcessClient implements Client {
 
   async create(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const ctx = this.writeContext(opts);
-    const e = this.entry(ref);
+    const e = this.entry(ref, 'create', namespace, opts.subresource ? (obj.metadata?.name ?? '') : '', opts.subresource ?? '');
     if (opts.subresource === 'binding' && e.subresources.binding) return bindPod(this.server.resources, e, namespace, obj.metadata?.name ?? '', obj, ctx);
     if (opts.subresource === 'eviction' && e.subresources.eviction) {
       const budgets = this.server.registry.lookup('policy', 'v1', 'poddisruptionbudgets');
       return evictPod(this.server.resources, e, budgets, namespace, obj.metadata?.name ?? '', obj, ctx);
+    }
+    const special = this.server.createOnly.lookup(e.group, e.plural, opts.subresource ?? '');
+    if (special) {
+      const parent = opts.subresource ? (obj.metadata?.name ?? '') : '';
+      return special({ user: this.user, entry: e, namespace: e.namespaced ? namespace : '', name: parent, dryRun: !!opts.dryRun }, clone(obj));
     }
     if (opts.subresource) throw errors.pathNotFound();
     // Writes answer with the object the write itself built from the caller's copy: nothing else
@@ -72,12 +99,12 @@ export class InProcessClient implements Client {
   async update(ref: ResourceRef, namespace: string, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const ctx = this.writeContext(opts);
     const name = obj.metadata?.name ?? '';
-    const r = await this.server.resources.update(this.entry(ref), namespace, name, clone(obj), ctx, opts.subresource ?? '');
+    const r = await this.server.resources.update(this.entry(ref, 'update', namespace, name, opts.subresource ?? ''), namespace, name, clone(obj), ctx, opts.subresource ?? '');
     return r.object.obj;
   }
 
   async patch(ref: ResourceRef, namespace: string, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
-    const e = this.entry(ref);
+    const e = this.entry(ref, 'patch', namespace, name, opts.subresource ?? '');
     const ctx = this.writeContext(opts);
     if (type === APPLY_PATCH) {
       if (!opts.fieldManager) {
@@ -100,11 +127,11 @@ export class InProcessClient implements Client {
   }
 
   async delete(ref: ResourceRef, namespace: string, name: string, opts: DeleteOptions = {}): Promise<void> {
-    await this.server.resources.delete(this.entry(ref), namespace, name, opts, newWriteContext());
+    await this.server.resources.delete(this.entry(ref, 'delete', namespace, name), namespace, name, opts, newWriteContext({ user: this.user, userAgent: this.userAgent }));
   }
 
   watch(ref: ResourceRef, namespace: string, opts: WatchOptions, onEvent: (type: WatchEventType, obj: KubeObject) => void): WatchHandle {
-    const e = this.entry(ref);
+    const e = this.entry(ref, 'watch', namespace, nameOf(opts.fieldSelector));
     const filter = buildFilter(e, queryOf(opts), '');
     const after = opts.resourceVersion && opts.resourceVersion !== '0' ? parseResourceVersion(opts.resourceVersion) : undefined;
     let stopped = false;
@@ -150,6 +177,11 @@ export class InProcessClient implements Client {
       preferred: preferredVersion.get(e.group) === e.version,
     }));
   }
+}
+
+/** The name a `metadata.name=` field selector narrows a list or watch to, which authorization sees as the request's name (as upstream). */
+function nameOf(fieldSelector: string | undefined): string {
+  return /(?:^|,)metadata\.name==?([^,]*)(?:,|$)/.exec(fieldSelector ?? '')?.[1] ?? '';
 }
 
 function queryOf(opts: ListOptions): URLSearchParams {

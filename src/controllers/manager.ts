@@ -40,6 +40,12 @@ export interface ControllerManagerOptions {
   /** Per-controller option overrides (tests shorten periods with them). */
   settings?: ControllerSettings;
   log?: (message: string) => void;
+  /**
+   * The client a controller writes through, by controller name: upstream runs each controller under
+   * its own service account (--use-service-account-credentials) so each holds only its own role.
+   * Informers stay on the manager's client. Default: the manager's client for every controller.
+   */
+  clientFor?: (controller: string) => Client;
 }
 
 /** Knobs the controllers take, grouped by controller name. */
@@ -101,7 +107,9 @@ export class ControllerManager {
   /** Builds and starts every enabled controller; resolves once their caches have synced. */
   async start(): Promise<void> {
     for (const name of enabledControllers(this.opts.controllers)) {
-      this.running.set(name, CONTROLLERS[name](this.context, this.opts));
+      const client = this.opts.clientFor?.(name);
+      const ctx = client ? newControllerContext(client, this.informers, { log: this.opts.log }) : this.context;
+      this.running.set(name, CONTROLLERS[name](ctx, this.opts));
     }
     this.informers.start();
     await Promise.all([...this.running.values()].map((c) => c.start()));
