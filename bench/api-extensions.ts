@@ -11,7 +11,7 @@
  *
  * Each pair runs back to back with the same concurrency, so both sides see the same machine.
  */
-import { configMapBody, ensureNamespace, NAMESPACE, objectName, runLoad, type LoadResult, type PhaseContext } from './phases.js';
+import { combineLoads, configMapBody, ensureNamespace, NAMESPACE, objectName, runLoad, type LoadResult, type PhaseContext } from './phases.js';
 import { makeClientFactory, Pool } from './http-client.js';
 import { ServerUnderTest, sleep } from './server.js';
 import { machine, markdownTable, type Machine } from './report.js';
@@ -158,8 +158,8 @@ export async function runApiExtensions(opts: { quick: boolean; say: (m: string) 
     const cr1 = await crs(0);
     const cr2 = await crs(half);
     const cm2 = await cms(half);
-    const configMapCreate = combine(cm1, cm2);
-    const customResourceCreate = combine(cr1, cr2);
+    const configMapCreate = combineLoads(cm1, cm2);
+    const customResourceCreate = combineLoads(cr1, cr2);
     say(`api-extensions: ConfigMap ${configMapCreate.opsPerSec}/s, custom resource ${customResourceCreate.opsPerSec}/s`);
 
     const depPath = `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`;
@@ -219,21 +219,6 @@ export async function runApiExtensions(opts: { quick: boolean; say: (m: string) 
   }
 }
 
-/** Two runs of one phase as one: throughput over their summed time; latency and CPU from the larger-tailed run (conservative). */
-function combine(a: LoadResult, b: LoadResult): LoadResult {
-  const ops = a.ops + b.ops;
-  const seconds = a.seconds + b.seconds;
-  const worse = b.latencyMs.p99 > a.latencyMs.p99 ? b : a;
-  return {
-    ...worse,
-    ops,
-    seconds: Math.round(seconds * 100) / 100,
-    opsPerSec: Math.round(ops / seconds),
-    errors: a.errors + b.errors,
-    errorSamples: [...a.errorSamples, ...b.errorSamples].slice(0, 5),
-    complete: a.complete && b.complete,
-  };
-}
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;

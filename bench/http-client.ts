@@ -23,6 +23,13 @@ export interface TlsCreds {
 export interface Endpoint extends TlsCreds {
   host: string;
   port: number;
+  /** Sent as `Authorization: Bearer` on every request (then cert and key may be empty). */
+  bearerToken?: string;
+}
+
+/** The client certificate, when the endpoint has one (a token endpoint has none). */
+function clientCert(ep: Endpoint): { cert?: string; key?: string } {
+  return ep.cert ? { cert: ep.cert, key: ep.key } : {};
 }
 
 export interface Reply {
@@ -46,7 +53,7 @@ const REQUEST_TIMEOUT_MS = 60_000;
 
 export function makeClientFactory(kind: ClientKind, ep: Endpoint, maxSockets: number): { newClient(): Client; close(): void } {
   if (kind === 'raw') return { newClient: () => new RawConnection(ep), close: () => {} };
-  const agent = new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, ca: ep.ca, cert: ep.cert, key: ep.key });
+  const agent = new https.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, ca: ep.ca, ...clientCert(ep) });
   return { newClient: () => new AgentClient(ep, agent), close: () => agent.destroy() };
 }
 
@@ -140,7 +147,7 @@ export function parseHead(buf: Buffer): { head: Head; bodyStart: number } | unde
 }
 
 export function connectTls(ep: Endpoint): tls.TLSSocket {
-  return tls.connect({ host: ep.host, port: ep.port, ca: ep.ca, cert: ep.cert, key: ep.key });
+  return tls.connect({ host: ep.host, port: ep.port, ca: ep.ca, ...clientCert(ep) });
 }
 
 interface Pending {
@@ -168,6 +175,7 @@ export class RawConnection implements Client {
   request(method: string, path: string, body?: string, contentType?: string, keepBody = false): Promise<Reply> {
     if (this.pending) return Promise.reject(new Error('RawConnection: one request at a time'));
     let text = `${method} ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nAccept: application/json\r\nUser-Agent: skiff-bench\r\n`;
+    if (this.ep.bearerToken) text += `Authorization: Bearer ${this.ep.bearerToken}\r\n`;
     if (body !== undefined) text += `Content-Type: ${contentType ?? 'application/json'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     else text += '\r\n';
     return new Promise<Reply>((resolve, reject) => {
@@ -276,6 +284,7 @@ class AgentClient implements Client {
   request(method: string, path: string, body?: string, contentType?: string, keepBody = false): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { Accept: 'application/json', 'User-Agent': 'skiff-bench' };
+      if (this.ep.bearerToken) headers.Authorization = `Bearer ${this.ep.bearerToken}`;
       if (body !== undefined) {
         headers['Content-Type'] = contentType ?? 'application/json';
         headers['Content-Length'] = Buffer.byteLength(body);

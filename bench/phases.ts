@@ -196,6 +196,22 @@ export async function runLoad(ctx: PhaseContext, spec: LoadSpec): Promise<LoadRe
   };
 }
 
+/** Two runs of one phase as one: throughput over their summed time; latency and CPU from the larger-tailed run (conservative). */
+export function combineLoads(a: LoadResult, b: LoadResult): LoadResult {
+  const ops = a.ops + b.ops;
+  const seconds = a.seconds + b.seconds;
+  const worse = b.latencyMs.p99 > a.latencyMs.p99 ? b : a;
+  return {
+    ...worse,
+    ops,
+    seconds: Math.round(seconds * 100) / 100,
+    opsPerSec: Math.round(ops / seconds),
+    errors: a.errors + b.errors,
+    errorSamples: [...a.errorSamples, ...b.errorSamples].slice(0, 5),
+    complete: a.complete && b.complete,
+  };
+}
+
 export async function ensureNamespace(ctx: PhaseContext, name: string): Promise<void> {
   const r = await ctx.pool.request('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
   if (r.status !== 201 && r.status !== 409) throw new Error(`creating namespace ${name}: ${r.status} ${r.body?.toString() ?? ''}`);

@@ -1,7 +1,7 @@
 /**
  * skiff's benchmarks (`npm run build && npm run bench`): the API server suite, then the CI burst.
  *
- *   node dist/bench/run.js [--suite api|ci-burst|api-extensions|pods|all (default all)] [--quick] [--large]
+ *   node dist/bench/run.js [--suite api|ci-burst|api-extensions|auth|pods|all (default all)] [--quick] [--large]
  *                          [--backend sqlite|etcd] [--client https|raw (default https)] [--profile]
  *                          [--wait-quiet SECONDS] [--attempts N] [--out DIR]
  *
@@ -23,6 +23,9 @@
  * API extensions (bench/api-extensions.ts): custom resource creates (~50-field schema, 3 CEL rules)
  * against ConfigMap creates, server-side apply of Deployments against plain updates; writes
  * bench/results/latest-api-extensions.json (+ .md).
+ *
+ * Auth (bench/auth.ts): GETs and ConfigMap creates as the administrator (no authorization), a
+ * certificate user and a ServiceAccount token, both under RBAC; writes bench/results/latest-auth.json (+ .md).
  *
  * Pods (bench/pods.ts; not part of `all`, it needs root, crun, conmon, CNI plugins and the image
  * tools): `skiff up` with its real node agent and a docker-registry on loopback; pod startup for a
@@ -48,6 +51,7 @@ import { CI_QUIET_PERCENT, ciMarkdown, ciMaxOthers, evaluateCiGoals } from './ci
 import { PODS_DEFAULT, PODS_QUICK, runPods } from './pods.js';
 import { evaluatePodsGoals, podsMarkdown } from './pods-report.js';
 import { apiExtensionsMarkdown, runApiExtensions } from './api-extensions.js';
+import { authMarkdown, runAuthBench } from './auth.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The whole run (both backends) is cut off after this long; each suite adds to it. */
@@ -56,6 +60,7 @@ const WATCHDOG_CI_MS = 4 * 60_000;
 const WATCHDOG_CI_LARGE_MS = 15 * 60_000;
 const WATCHDOG_PODS_MS = 12 * 60_000;
 const WATCHDOG_API_EXT_MS = 6 * 60_000;
+const WATCHDOG_AUTH_MS = 6 * 60_000;
 const CONCURRENCY = 32;
 /** No new attempt of a disturbed backend starts after this much of the run. */
 const RETRY_BUDGET_MS = 5 * 60_000;
@@ -277,12 +282,13 @@ async function main(): Promise<void> {
     strict: true,
   });
   const suite = values.suite!;
-  if (suite !== 'api' && suite !== 'ci-burst' && suite !== 'api-extensions' && suite !== 'pods' && suite !== 'all') throw new Error(`--suite must be api, ci-burst, api-extensions, pods or all, not ${suite}`);
+  if (!['api', 'ci-burst', 'api-extensions', 'auth', 'pods', 'all'].includes(suite)) throw new Error(`--suite must be api, ci-burst, api-extensions, auth, pods or all, not ${suite}`);
   if (values.large && values.quick) throw new Error('--large and --quick exclude each other');
   const runApi = suite === 'api' || suite === 'all';
   const runCi = suite === 'ci-burst' || suite === 'all';
   const runPodsSuite = suite === 'pods';
   const runApiExt = suite === 'api-extensions' || suite === 'all';
+  const runAuth = suite === 'auth' || suite === 'all';
   const backends: Backend[] = values.backend ? (values.backend.split(',') as Backend[]) : ['sqlite', 'etcd'];
   for (const b of backends) if (b !== 'sqlite' && b !== 'etcd') throw new Error(`--backend must be sqlite or etcd, not ${b}`);
   const clientKind = values.client as ClientKind;
@@ -292,7 +298,7 @@ async function main(): Promise<void> {
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench', 'results'));
   await mkdir(outDir, { recursive: true });
 
-  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0) + (runPodsSuite ? WATCHDOG_PODS_MS : 0) + (runApiExt ? WATCHDOG_API_EXT_MS : 0);
+  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0) + (runPodsSuite ? WATCHDOG_PODS_MS : 0) + (runApiExt ? WATCHDOG_API_EXT_MS : 0) + (runAuth ? WATCHDOG_AUTH_MS : 0);
   const watchdog = setTimeout(() => {
     console.error(`[bench] watchdog: the run took longer than ${watchdogMs / 60_000} min; stopping everything`);
     process.exitCode = 3;
@@ -345,26 +351,9 @@ async function main(): Promise<void> {
     const passed = await runCiSuite(cfg, attempts, values.profile!, outDir, Number(values['wait-quiet']) * 1000);
     if (!passed) allPassed = false;
   }
-  if (runApiExt) {
-    say(`api-extensions: waiting (at most ${values['wait-quiet']} s) for the machine to be quiet`);
-    await waitForQuiet(QUIET_PERCENT, Number(values['wait-quiet']) * 1000);
-    try {
-      const r = await runApiExtensions({ quick, say, live });
-      const md = apiExtensionsMarkdown(r);
-      process.stdout.write(`\n${md}\n\n`);
-      const base = join(outDir, `${quick ? 'quick' : 'latest'}-api-extensions`);
-      await writeFile(`${base}.json`, JSON.stringify(r, null, 2) + '\n');
-      await writeFile(`${base}.md`, md + '\n');
-      say(`wrote ${base}.json and .md`);
-      if (r.failures.length) {
-        console.error(`[bench] api-extensions: ${r.failures.join('; ')}`);
-        allPassed = false;
-      }
-    } catch (err) {
-      console.error(`[bench] api-extensions: the run failed: ${(err as Error).stack ?? err}`);
-      allPassed = false;
-    }
-  }
+  const waitQuietMs = Number(values['wait-quiet']) * 1000;
+  if (runApiExt && !(await runSingleServerSuite('api-extensions', () => runApiExtensions({ quick, say, live }), apiExtensionsMarkdown, quick, outDir, waitQuietMs))) allPassed = false;
+  if (runAuth && !(await runSingleServerSuite('auth', () => runAuthBench({ quick, say, live }), authMarkdown, quick, outDir, waitQuietMs))) allPassed = false;
   if (runPodsSuite) {
     const passed = await runPodsSuiteOnce(quick, values.profile!, outDir, Number(values['wait-quiet']) * 1000);
     if (!passed) allPassed = false;
@@ -459,3 +448,30 @@ main().catch((err) => {
   for (const e of emergency) e();
   process.exit(2);
 });
+
+/** A suite on one server of its own that returns its result and markdown: runs it once on a quiet machine and writes its results. */
+async function runSingleServerSuite<R extends { failures: string[] }>(
+  name: string,
+  run: () => Promise<R>,
+  markdown: (r: R) => string,
+  quick: boolean,
+  outDir: string,
+  waitQuietMs: number,
+): Promise<boolean> {
+  say(`${name}: waiting (at most ${waitQuietMs / 1000} s) for the machine to be quiet`);
+  await waitForQuiet(QUIET_PERCENT, waitQuietMs);
+  try {
+    const r = await run();
+    const md = markdown(r);
+    process.stdout.write(`\n${md}\n\n`);
+    const base = join(outDir, `${quick ? 'quick' : 'latest'}-${name}`);
+    await writeFile(`${base}.json`, JSON.stringify(r, null, 2) + '\n');
+    await writeFile(`${base}.md`, md + '\n');
+    say(`wrote ${base}.json and .md`);
+    if (r.failures.length) console.error(`[bench] ${name}: ${r.failures.join('; ')}`);
+    return r.failures.length === 0;
+  } catch (err) {
+    console.error(`[bench] ${name}: the run failed: ${(err as Error).stack ?? err}`);
+    return false;
+  }
+}

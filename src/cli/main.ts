@@ -13,6 +13,7 @@ import { defaultNodeName } from '../agent/local-node.js';
 import { HostNotReadyError } from '../agent/host/prepare.js';
 import type { ControllerSettings } from '../controllers/manager.js';
 import { doctorCommand, DOCTOR_USAGE } from '../agent/host/doctor.js';
+import { kubeconfigCommand, KUBECONFIG_USER_USAGE } from './kubeconfig-user.js';
 import { durationMs, parseBool, parseCount, simulatedNodeOptions, SIMULATED_NODE_FLAGS, SIMULATED_NODE_USAGE, UsageError } from './flags.js';
 
 const USAGE = `usage: skiff <command> [flags]
@@ -21,6 +22,7 @@ commands:
   up        start a cluster on this machine (API server, controllers, scheduler; embedded SQLite store by default)
   server    start a control plane only (API server, controllers, scheduler); several on one etcd elect a leader
   agent     run this machine's node (or --simulated nodes) against a remote API server
+  kubeconfig user  a kubeconfig for another user, signed by this cluster's CA (bind roles to it with RBAC)
   doctor    check that this host can run real pods (crun, conmon, CNI, cgroups…); --fix applies safe fixes
   version   print the version
 
@@ -70,7 +72,8 @@ skiff agent flags:
   --simulated             run simulated nodes instead of this machine's node
   --nodes N               how many simulated nodes (default 1)
 ${SIMULATED_NODE_USAGE}
-${DOCTOR_USAGE}`;
+${DOCTOR_USAGE}
+${KUBECONFIG_USER_USAGE}`;
 
 const CONTROL_PLANE_FLAGS = {
   'data-dir': { type: 'string' },
@@ -254,6 +257,8 @@ async function main(): Promise<void> {
       return up(rest, cmd);
     case 'agent':
       return agent(rest);
+    case 'kubeconfig':
+      return kubeconfigCommand(rest);
     case 'doctor':
       process.exitCode = await doctorCommand(rest);
       return;
