@@ -14,6 +14,7 @@ import { ControllerManager, type Controller, type ControllerSettings } from '../
 import { LeaderElected, type ElectionTiming } from './leader-elected.js';
 import { SimulatedAgent } from '../agent/simulated/agent.js';
 import { startLocalAgent, type LocalAgentOptions } from '../agent/local.js';
+import { defaultNodeName } from '../agent/local-node.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { SharedInformers } from '../client/shared-informers.js';
 import { newControllerContext } from '../controllers/context.js';
@@ -93,7 +94,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     components.push(agent);
   }
   if (opts.localAgent) {
-    const local = await startLocalAgent(componentClient(server, 'kubelet'), { ...opts.localAgent, clusterCA: pki.caCert });
+    // The node agent acts as its node, as a kubelet's client certificate makes it upstream: the
+    // Node authorizer and NodeRestriction confine it to its own Node and the pods bound to it.
+    const nodeName = opts.localAgent.nodeName ?? defaultNodeName();
+    const local = await startLocalAgent(nodeClient(server, nodeName), { ...opts.localAgent, nodeName, clusterCA: pki.caCert });
     // The agent goes first at stop (unshift), while the API it reports to is still up.
     components.unshift({ start: () => undefined, stop: () => local.stop() });
   }
@@ -145,6 +149,13 @@ async function startComponents(server: ApiServer, client: InProcessClient, opts:
  */
 function componentClient(server: ApiServer, component: string): InProcessClient {
   return new InProcessClient(server, { userAgent: `${component}/v1.32.0 (linux/amd64) skiff` });
+}
+
+function nodeClient(server: ApiServer, nodeName: string): InProcessClient {
+  return new InProcessClient(server, {
+    userAgent: 'kubelet/v1.32.0 (linux/amd64) skiff',
+    user: { name: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] },
+  });
 }
 
 /** The scheduler with informers of its own, as kube-scheduler is a process of its own upstream. */
