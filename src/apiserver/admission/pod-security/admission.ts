@@ -97,6 +97,7 @@ export class PodSecurityAdmission implements AdmissionPlugin {
   private readonly evaluator = new Evaluator();
   private readonly maxPodsToCheck: number;
   private readonly podCheckTimeoutMs: number;
+  private readonly policies = new WeakMap<KubeObject, { policy: Policy; errors: LabelError[] }>();
 
   constructor(
     private readonly store: Store,
@@ -246,7 +247,7 @@ export class PodSecurityAdmission implements AdmissionPlugin {
       const error = errors.internal(`failed to lookup namespace ${JSON.stringify(namespace)}`);
       return { error, auditAnnotations: { error: `${error.message}: namespaces ${JSON.stringify(namespace)} not found` } };
     }
-    const { policy, errors: labelErrors } = this.policyOf(ns.metadata?.labels);
+    const { policy, errors: labelErrors } = this.namespacePolicy(ns);
     if (labelErrors.length === 0 && fullyPrivileged(policy)) {
       return { auditAnnotations: { [ENFORCED_POLICY_ANNOTATION]: 'privileged:latest' } };
     }
@@ -261,7 +262,7 @@ export class PodSecurityAdmission implements AdmissionPlugin {
     if (this.exemptUser(a.user?.name)) return { auditAnnotations: { [EXEMPTION_REASON_ANNOTATION]: 'user' } };
     const ns = await this.namespace(namespace);
     if (!ns) return { auditAnnotations: { error: `failed to lookup namespace ${JSON.stringify(namespace)}: namespaces ${JSON.stringify(namespace)} not found` } };
-    const { policy, errors: labelErrors } = this.policyOf(ns.metadata?.labels);
+    const { policy, errors: labelErrors } = this.namespacePolicy(ns);
     if (labelErrors.length === 0 && policy.warn.level === 'privileged' && policy.audit.level === 'privileged') return ALLOWED;
     let template: any = a.obj;
     for (const key of templatePath) template = template && typeof template === 'object' ? template[key] : undefined;
@@ -305,6 +306,16 @@ export class PodSecurityAdmission implements AdmissionPlugin {
 
   private policyOf(labels: unknown): { policy: Policy; errors: LabelError[] } {
     return policyToEvaluate(labels && typeof labels === 'object' ? (labels as Record<string, unknown>) : undefined, this.config.defaults);
+  }
+
+  /**
+   * A namespace's policy, parsed once per version of the namespace: the watch cache replaces the
+   * object when it changes, so a pod burst into one namespace parses its labels once.
+   */
+  private namespacePolicy(ns: KubeObject): { policy: Policy; errors: LabelError[] } {
+    let p = this.policies.get(ns);
+    if (!p) this.policies.set(ns, (p = this.policyOf(ns.metadata?.labels)));
+    return p;
   }
 
   /** The namespace from the watch cache, else (created a moment ago) from the store. */
