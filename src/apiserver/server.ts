@@ -37,6 +37,7 @@ import { limitRanger } from './admission/limit-ranger.js';
 import { serviceAccountAdmission } from './admission/service-account.js';
 import { ensureSystemPriorityClasses, priorityAdmission } from './admission/priority.js';
 import { ResourceQuotaAdmission } from './admission/resource-quota.js';
+import { PodSecurityAdmission, type PodSecurityAdmissionOptions } from './admission/pod-security/admission.js';
 import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientConfig } from './pod-streams.js';
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
@@ -65,6 +66,8 @@ export interface ApiServerOptions {
   authorizer?: Authorizer;
   /** Requests without credentials are system:anonymous (default, as upstream) rather than refused with 401. */
   anonymous?: boolean;
+  /** PodSecurity admission's configuration (default: privileged everywhere, as upstream). */
+  podSecurity?: PodSecurityAdmissionOptions;
 }
 
 export type { UserInfo } from './auth/user.js';
@@ -128,6 +131,7 @@ export class ApiServer {
       namespaceLifecycle(opts.store, this.cache),
       limitRanger(opts.store, this.cache),
       serviceAccountAdmission(opts.store, this.cache),
+      new PodSecurityAdmission(opts.store, this.cache, opts.podSecurity),
       priorityAdmission(opts.store, this.cache),
       defaultTolerationSeconds(),
       new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR),
