@@ -5,10 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { KubeObject } from '../../api/types.js';
-import { eventually } from '../../../test/harness/in-process.js';
+import { eventually, startInProcessCluster } from '../../../test/harness/in-process.js';
+import { installServiceAccountTokens } from '../../apiserver/auth/serviceaccount/index.js';
+import { ensureServiceAccountKey } from '../../pki/service-account-key.js';
+import { CONFIG_MAPS, WatchingConfigSource } from '../podconfig/config-source.js';
 import { VolumeManager } from './manager.js';
 import { unmountUnder } from './mounts.js';
-import { ServiceAccountTokenManager, type TokenRequester } from './token-manager.js';
+import { clientTokenRequester, ServiceAccountTokenManager, type TokenRequester } from './token-manager.js';
 
 /** A TokenRequest API stand-in: numbered tokens, each valid for `ttlSeconds` from the fake clock's now. */
 function fakeApi(clock: () => number, ttlSeconds?: number) {
@@ -103,5 +106,43 @@ test('projected token volumes: the token file is swapped atomically when due, an
     vm.stop();
     await unmountUnder(root).catch(() => {});
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('an admitted pod\'s kube-api-access volume is filled from the real TokenRequest API: token, ca.crt, namespace', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('projected volumes mount a tmpfs and need root');
+  const c = await startInProcessCluster('agent-tokens');
+  const root = await mkdtemp(join(tmpdir(), `skt-tok-${randomBytes(3).toString('hex')}-`));
+  const source = new WatchingConfigSource(c.client, { backoffBaseMs: 10 });
+  const vm = new VolumeManager({ root, source, tokens: new ServiceAccountTokenManager({ request: clientTokenRequester(c.client) }), nodeAllocatable: { memory: '1Gi' } });
+  try {
+    const key = await ensureServiceAccountKey(c.dir);
+    const sa = installServiceAccountTokens(c.server, { privateKey: key.privateKey });
+    // What the root-ca-cert-publisher makes in every namespace.
+    await c.client.create(CONFIG_MAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'CA PEM' } });
+    const pod = await c.client.create({ group: '', version: 'v1', resource: 'pods' }, 'default', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'app' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    const volume = pod.spec.volumes[0].name as string;
+    source.registerPod(pod);
+    await vm.setUp(pod, { nodeName: 'n', hostIP: '10.0.0.1' });
+    const dir = join(root, pod.metadata!.uid!, 'volumes', 'kubernetes.io~projected', volume);
+    assert.equal(await readFile(join(dir, 'ca.crt'), 'utf8'), 'CA PEM');
+    assert.equal(await readFile(join(dir, 'namespace'), 'utf8'), 'default');
+    const token = await readFile(join(dir, 'token'), 'utf8');
+    const user = sa.authenticator.authenticateToken(token)!.user;
+    assert.equal(user.name, 'system:serviceaccount:default:default');
+    assert.deepEqual(user.extra?.['authentication.kubernetes.io/pod-name'], ['app']);
+    assert.deepEqual(user.extra?.['authentication.kubernetes.io/pod-uid'], [pod.metadata!.uid]);
+    await vm.tearDown(pod.metadata!.uid!);
+  } finally {
+    vm.stop();
+    source.stop();
+    await unmountUnder(root).catch(() => {});
+    await rm(root, { recursive: true, force: true });
+    await c.stop();
   }
 });
