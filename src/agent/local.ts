@@ -25,6 +25,7 @@ import { CrunRuntime } from './runtime/crun.js';
 import { StreamingServer } from './streaming/server.js';
 import type { ResolvedContainer, StreamingBackend, StreamingError } from './streaming/backend.js';
 import { VolumeManager } from './volumes/manager.js';
+import { clientTokenRequester, ServiceAccountTokenManager } from './volumes/token-manager.js';
 
 export interface LocalAgentOptions {
   nodeName?: string;
@@ -80,7 +81,8 @@ export async function startLocalAgent(client: Client, opts: LocalAgentOptions): 
   const network = new DeferredNetwork((podCIDR) => new CniNetwork({ podCIDR, bridge: opts.bridge, dataDir: join(root, 'cni'), log }));
   const runtime = new CrunRuntime({ root: join(root, 'runtime'), runDir, network, images, cgroupRoot: opts.cgroupRoot, log });
   const source = new WatchingConfigSource(client, { log });
-  const volumeManager = new VolumeManager({ root: join(root, 'pods'), source, log });
+  const tokens = new ServiceAccountTokenManager({ request: clientTokenRequester(client), log });
+  const volumeManager = new VolumeManager({ root: join(root, 'pods'), source, log, tokens });
   const hostResolv = hostResolvConf();
   // The agent is made after the pieces that call back into it.
   const ref: { agent?: NodeAgent } = {};
@@ -173,6 +175,7 @@ export async function startLocalAgent(client: Client, opts: LocalAgentOptions): 
     port,
     async stop() {
       await agent.stop();
+      volumeManager.stop();
       source.stop();
       await streaming.close();
     },

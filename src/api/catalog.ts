@@ -22,6 +22,7 @@ const DEFINITION_PACKAGE: Record<string, string> = {
   'storage.k8s.io': 'io.k8s.api.storage',
   'apiextensions.k8s.io': 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions',
   'admissionregistration.k8s.io': 'io.k8s.api.admissionregistration',
+  'authentication.k8s.io': 'io.k8s.api.authentication',
 };
 
 const REPLICAS_SCALE: ScaleSpec = {
@@ -42,6 +43,7 @@ interface EntryOptions {
   finalize?: boolean;
   binding?: boolean;
   eviction?: boolean;
+  createOnly?: Record<string, { group: string; version: string; kind: string }>;
 }
 
 function entry(group: string, version: string, kind: string, plural: string, o: EntryOptions = {}): ResourceEntry {
@@ -57,7 +59,7 @@ function entry(group: string, version: string, kind: string, plural: string, o: 
     categories: o.categories ?? [],
     verbs: o.verbs ?? STANDARD_VERBS,
     definition: `${DEFINITION_PACKAGE[group]}.${version}.${kind}`,
-    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}), ...(o.binding ? { binding: true } : {}), ...(o.eviction ? { eviction: true } : {}) },
+    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}), ...(o.binding ? { binding: true } : {}), ...(o.eviction ? { eviction: true } : {}), ...(o.createOnly ? { createOnly: o.createOnly } : {}) },
     hasSpec: o.hasSpec ?? false,
   };
 }
@@ -93,7 +95,7 @@ export const builtinResources: ResourceEntry[] = [
   }),
   entry('', 'v1', 'ResourceQuota', 'resourcequotas', { shortNames: ['quota'], status: true }),
   entry('', 'v1', 'Secret', 'secrets'),
-  entry('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'] }),
+  entry('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'], createOnly: { token: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } } }),
   entry('', 'v1', 'Service', 'services', { shortNames: ['svc'], categories: ALL, status: true }),
   // apps/v1
   entry('apps', 'v1', 'ControllerRevision', 'controllerrevisions'),
@@ -117,6 +119,8 @@ export const builtinResources: ResourceEntry[] = [
   entry('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', { shortNames: ['netpol'], hasSpec: true }),
   // discovery.k8s.io/v1
   entry('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
+  // authentication.k8s.io/v1
+  entry('authentication.k8s.io', 'v1', 'TokenReview', 'tokenreviews', { ...CLUSTER, verbs: ['create'] }),
   // events.k8s.io/v1
   entry('events.k8s.io', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
   // policy/v1

@@ -44,6 +44,7 @@ import type { UserInfo } from './auth/user.js';
 import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js';
 import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer } from './authz/types.js';
 import { CreateOnlyHandlers } from './create-only.js';
+import { tokenReviewHandler } from './auth/serviceaccount/token-review.js';
 import type { RequestInfo } from './request-info.js';
 
 export interface TlsOptions {
@@ -106,6 +107,10 @@ export class ApiServer {
   readonly createOnly = new CreateOnlyHandlers();
   /** Bearer token authenticators, asked in order (service account tokens, bootstrap tokens). */
   readonly tokenAuthenticators: TokenAuthenticator[] = [];
+  /** The audiences a token must be for to authenticate here (--api-audiences; set with service account tokens). */
+  apiAudiences: string[] = [];
+  /** GET paths outside the API answered by code registered from outside (service account issuer discovery). */
+  readonly nonResourceHandlers = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   authorizer: Authorizer;
   private readonly customResources: CustomResourceServing;
   private crdControllers: (CrdNamingController | CrdFinalizer)[] = [];
@@ -146,6 +151,7 @@ export class ApiServer {
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry, createOnly: this.createOnly };
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
     this.customResources = new CustomResourceServing(this.registry, this.cache, this.schemas);
+    this.createOnly.register('authentication.k8s.io', 'tokenreviews', '', tokenReviewHandler(this));
     this.registry.onChange(() => {
       this.openapi = undefined;
       this.openapiV2 = undefined;
@@ -312,6 +318,8 @@ export class ApiServer {
     const accept = req.headers.accept;
     const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
     if (req.method !== 'GET' && req.method !== 'HEAD') throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+    const registered = this.nonResourceHandlers.get(p);
+    if (registered) return registered(req, res);
     if (p === '/version') return sendJson(res, 200, versionInfo());
     if (p === '/api' || p === '/apis') {
       const agg = wantsAggregated(accept);

@@ -23,6 +23,8 @@ import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
 import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseServiceCidr } from '../apiserver/admission/service-allocation.js';
 import { ensureKubeletClientCert } from '../apiserver/kubelet-client.js';
+import { ensureServiceAccountKey } from '../pki/service-account-key.js';
+import { installServiceAccountTokens } from '../apiserver/auth/serviceaccount/index.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -71,8 +73,9 @@ function advertiseAddress(bind: string | undefined): string {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const [pki, store] = await Promise.all([
+  const [pki, saKey, store] = await Promise.all([
     ensurePki(opts.dataDir, { hosts: opts.hosts }),
+    ensureServiceAccountKey(opts.dataDir),
     opts.storage === 'etcd'
       ? openStore({ kind: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix })
       : openStore({ kind: 'sqlite', path: join(opts.dataDir, 'state.db') }),
@@ -80,6 +83,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
   const kubeletClient = await ensureKubeletClientCert(opts.dataDir, pki);
   const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient });
+  installServiceAccountTokens(server, { privateKey: saKey.privateKey });
   await server.start();
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
@@ -87,7 +91,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const url = `https://127.0.0.1:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });
-  const components = await startComponents(server, client, opts, pki);
+  const components = await startComponents(server, client, opts, pki, saKey.privateKey);
   if (opts.simulatedNodes) {
     const agent = new SimulatedAgent(componentClient(server, 'kubelet'), opts.simulatedNodes);
     await agent.start();
@@ -123,11 +127,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
  * The components that act on the cluster (controllers, scheduler): started at once when this is
  * the only server, or each under its Lease when servers share an etcd.
  */
-async function startComponents(server: ApiServer, client: InProcessClient, opts: ControlPlaneOptions, pki: Pki): Promise<Controller[]> {
+async function startComponents(server: ApiServer, client: InProcessClient, opts: ControlPlaneOptions, pki: Pki, serviceAccountPrivateKey: string): Promise<Controller[]> {
   const builders: { lease: string; build: () => Controller }[] = [
     {
       lease: 'kube-controller-manager',
-      build: () => new ControllerManager(componentClient(server, 'kube-controller-manager'), { caCert: pki.caCert, controllers: opts.controllers, settings: opts.controllerSettings }),
+      build: () => new ControllerManager(componentClient(server, 'kube-controller-manager'), { caCert: pki.caCert, serviceAccountPrivateKey, controllers: opts.controllers, settings: opts.controllerSettings }),
     },
     { lease: 'kube-scheduler', build: () => schedulerComponent(componentClient(server, 'kube-scheduler')) },
   ];

@@ -26,6 +26,7 @@ import { TtlAfterFinishedController } from './ttl-after-finished.js';
 import { DisruptionController } from './disruption.js';
 import { NodeIpamController } from './node-ipam.js';
 import { ResourceQuotaController } from './resourcequota.js';
+import { ServiceAccountTokenController } from './serviceaccount-token.js';
 
 export interface Controller {
   start(): unknown;
@@ -35,6 +36,8 @@ export interface Controller {
 export interface ControllerManagerOptions {
   /** The cluster CA, published in every namespace. */
   caCert: string;
+  /** The service account signing key (PEM, sa.key); without it the serviceaccount-token controller does nothing. */
+  serviceAccountPrivateKey?: string;
   /** Controllers to run by name; `*` (the default) is all of them, `-name` turns one off. */
   controllers?: string[];
   /** Per-controller option overrides (tests shorten periods with them). */
@@ -75,6 +78,10 @@ const CONTROLLERS: Record<string, Factory> = {
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, settings(o, 'ttl-after-finished')),
   disruption: (ctx, o) => new DisruptionController(ctx, settings(o, 'disruption')),
   resourcequota: (ctx, o) => new ResourceQuotaController(ctx, settings(o, 'resourcequota')),
+  'serviceaccount-token': (ctx, o) =>
+    o.serviceAccountPrivateKey
+      ? new ServiceAccountTokenController(ctx, { ...settings(o, 'serviceaccount-token'), privateKey: o.serviceAccountPrivateKey, caCert: o.caCert })
+      : { start: () => undefined, stop: () => undefined },
 };
 
 function settings<T>(o: ControllerManagerOptions, name: string): T {

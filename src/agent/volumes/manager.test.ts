@@ -264,7 +264,7 @@ test('optional sources, missing keys and unsupported types give upstream FailedM
     await failsWith([{ name: 'n', nfs: { server: 'x', path: '/' } }], 'MountVolume.SetUp failed for volume "n" : volume type nfs is not supported by skiff');
     await failsWith(
       [{ name: 'kube-api-access-x', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }] } }],
-      'MountVolume.SetUp failed for volume "kube-api-access-x" : projected serviceAccountToken sources need the TokenRequest API (serviceaccounts/token), which skiff does not serve yet',
+      'MountVolume.SetUp failed for volume "kube-api-access-x" : projected serviceAccountToken sources need a token manager, and this agent has none',
     );
   } finally {
     await vm.tearDown(uid);

@@ -12,6 +12,10 @@
  * - hostPath: the host's path, after upstream's type checks.
  * - anything else is refused with a message naming the type.
  *
+ * Projected serviceAccountToken sources get pod-bound tokens from the token manager; the manager
+ * rewrites a pod's projected volumes when its first token is due for a refresh (the kubelet does it
+ * in its periodic pod sync), and stops when the pod is torn down.
+ *
  * Errors are VolumeErrors carrying upstream's FailedMount message
  * (`MountVolume.SetUp failed for volume "x" : …`) for the pod worker's event.
  */
@@ -28,6 +32,7 @@ import type { ResourceList } from '../podconfig/fieldpath.js';
 import { AtomicWriter, type Payload } from './atomic-writer.js';
 import { checkHostPathType } from './host-path.js';
 import { isMountPoint, mountTmpfs, unmountUnder } from './mounts.js';
+import type { ServiceAccountTokenManager } from './token-manager.js';
 import { configMapPayload, DEFAULT_MODE, downwardAPIPayload, projectedPayload, secretPayload, UnsupportedSourceError } from './payload.js';
 
 export interface VolumeManagerOptions {
@@ -38,6 +43,12 @@ export interface VolumeManagerOptions {
   now?: () => Date;
   /** node.status.allocatable, for tmpfs sizes and resourceFieldRef files. */
   nodeAllocatable?: ResourceList;
+  /** Where projected serviceAccountToken sources get their tokens (without it they fail to mount). */
+  tokens?: ServiceAccountTokenManager;
+  /** Milliseconds since the epoch, for token refresh timing (default Date.now). */
+  clock?: () => number;
+  /** How soon a failed token refresh is tried again (default 10 s). */
+  tokenRetryMs?: number;
 }
 
 export interface VolumeContext {
@@ -107,6 +118,8 @@ function podMemoryLimit(pod: KubeObject): bigint | undefined {
 interface PodState {
   pod: KubeObject;
   volumes: PodVolumes;
+  /** The pending token refresh of its projected volumes. */
+  refreshTimer?: NodeJS.Timeout;
 }
 
 export class VolumeManager {
@@ -154,8 +167,37 @@ export class VolumeManager {
         errors.push(e);
       }
     }
+    this.scheduleTokenRefresh(uid, state);
     if (errors.length > 0) throw errors[0];
     return new Map(state.volumes);
+  }
+
+  /** Arms one timer per pod for its first token due; a refresh that failed is retried after tokenRetryMs. */
+  private scheduleTokenRefresh(uid: string, state: PodState): void {
+    const tokens = this.opts.tokens;
+    if (!tokens) return;
+    if (state.refreshTimer) clearTimeout(state.refreshTimer);
+    state.refreshTimer = undefined;
+    const next = tokens.nextRefresh(uid);
+    if (next === undefined) return;
+    const now = (this.opts.clock ?? Date.now)();
+    const delay = next > now ? next - now : (this.opts.tokenRetryMs ?? 10_000);
+    state.refreshTimer = setTimeout(() => {
+      state.refreshTimer = undefined;
+      if (this.pods.get(uid) !== state) return;
+      this.refresh(state.pod).then(
+        (r) => {
+          for (const e of r.errors) this.log(e.message);
+        },
+        (err) => this.log(`refreshing tokens of pod ${uid}: ${(err as Error).message}`),
+      );
+    }, Math.min(delay, 2 ** 31 - 1));
+    state.refreshTimer.unref();
+  }
+
+  /** Stops every pending token refresh (the agent is stopping). */
+  stop(): void {
+    for (const s of this.pods.values()) if (s.refreshTimer) clearTimeout(s.refreshTimer);
   }
 
   /**
@@ -184,6 +226,7 @@ export class VolumeManager {
         errors.push(new VolumeError(volume.name, (err as Error).message ?? String(err)));
       }
     }
+    this.scheduleTokenRefresh(uid, state);
     return { changed, errors };
   }
 
@@ -236,7 +279,10 @@ export class VolumeManager {
   }
 
   private async tearDownNow(podUid: string): Promise<void> {
+    const state = this.pods.get(podUid);
+    if (state?.refreshTimer) clearTimeout(state.refreshTimer);
     this.pods.delete(podUid);
+    this.opts.tokens?.deletePodTokens(podUid);
     const volumesDir = join(this.podDir(podUid), 'volumes');
     await unmountUnder(volumesDir);
     await rm(volumesDir, { recursive: true, force: true });
@@ -336,7 +382,7 @@ export class VolumeManager {
         return downwardAPIPayload(volume.downwardAPI.items, pod, volume.downwardAPI.defaultMode ?? DEFAULT_MODE, alloc);
       case 'projected':
         try {
-          return await projectedPayload(volume, pod, this.opts.source, alloc);
+          return await projectedPayload(volume, pod, this.opts.source, alloc, this.opts.tokens);
         } catch (err) {
           if (err instanceof UnsupportedSourceError) throw new VolumeError(volume.name, err.message);
           throw err;

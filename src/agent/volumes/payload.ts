@@ -6,6 +6,7 @@ import type { KubeObject } from '../../api/types.js';
 import type { ConfigSource } from '../podconfig/config-source.js';
 import { extractFieldPathAsString, resourceFieldValue, type ResourceList } from '../podconfig/fieldpath.js';
 import type { FileProjection, Payload } from './atomic-writer.js';
+import type { ServiceAccountTokenManager } from './token-manager.js';
 
 /** The API's default for defaultMode (0644). */
 export const DEFAULT_MODE = 0o644;
@@ -89,7 +90,16 @@ export function downwardAPIPayload(items: any[] | undefined, pod: KubeObject, de
 /** Thrown for a source skiff cannot provide; the message names what is missing. */
 export class UnsupportedSourceError extends Error {}
 
-export async function projectedPayload(volume: any, pod: KubeObject, source: ConfigSource, allocatable: ResourceList | undefined): Promise<Payload> {
+/** The API's default for a projected token's expirationSeconds. */
+const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
+
+export async function projectedPayload(
+  volume: any,
+  pod: KubeObject,
+  source: ConfigSource,
+  allocatable: ResourceList | undefined,
+  tokens?: ServiceAccountTokenManager,
+): Promise<Payload> {
   const proj = volume.projected ?? {};
   const defaultMode = modeOf(proj.defaultMode, DEFAULT_MODE);
   const ns = pod.metadata?.namespace ?? '';
@@ -113,9 +123,17 @@ export async function projectedPayload(volume: any, pod: KubeObject, source: Con
       } else if (s?.downwardAPI) {
         merge(downwardAPIPayload(s.downwardAPI.items, pod, defaultMode, allocatable));
       } else if (s?.serviceAccountToken) {
-        throw new UnsupportedSourceError(
-          `projected serviceAccountToken sources need the TokenRequest API (serviceaccounts/token), which skiff does not serve yet`,
-        );
+        if (!tokens) throw new UnsupportedSourceError('projected serviceAccountToken sources need a token manager, and this agent has none');
+        const tp = s.serviceAccountToken;
+        // With an fsGroup the file is 0600 and ownership makes it 0640, as the kubelet does.
+        const fsGroup = pod.spec?.securityContext?.fsGroup;
+        const mode = typeof fsGroup === 'number' ? 0o600 : defaultMode;
+        const token = await tokens.getServiceAccountToken(ns, String(pod.spec?.serviceAccountName ?? ''), {
+          audiences: typeof tp.audience === 'string' && tp.audience ? [tp.audience] : undefined,
+          expirationSeconds: typeof tp.expirationSeconds === 'number' ? tp.expirationSeconds : DEFAULT_TOKEN_EXPIRATION_SECONDS,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: String(pod.metadata?.name ?? ''), uid: String(pod.metadata?.uid ?? '') },
+        });
+        payload.set(String(tp.path ?? ''), { data: Buffer.from(token, 'utf8'), mode });
       } else if (s?.clusterTrustBundle) {
         throw new UnsupportedSourceError('projected clusterTrustBundle sources are not supported by skiff');
       }

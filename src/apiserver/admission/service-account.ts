@@ -6,10 +6,14 @@
  * take the account's imagePullSecrets. Mirror pods (the kubelet's static pods) are not changed and
  * may reference neither service accounts nor secrets.
  *
- * Not done yet: the projected `kube-api-access-<suffix>` volume upstream mounts into every container
- * when automountServiceAccountToken allows it. It carries a bound token from the TokenRequest API,
- * which arrives with the security work; mounting a volume nothing can fill would only break pods.
+ *
+ * Unless automountServiceAccountToken (the pod's, else the account's) is false, every container and
+ * init container mounts a projected `kube-api-access-<5 random>` volume (a bound token of 3607 s,
+ * the cluster CA from `kube-root-ca.crt`, the namespace) read-only at
+ * /var/run/secrets/kubernetes.io/serviceaccount, unless it already mounts something there —
+ * upstream's shape exactly, so tools that look for the token find it where they expect.
  */
+import { randomInt } from 'node:crypto';
 import type { KubeObject } from '../../api/types.js';
 import type { Store } from '../../storage/store.js';
 import { decodeStored, type WatchCache } from '../watch-cache.js';
@@ -19,6 +23,8 @@ import { admissionForbidden } from './forbidden.js';
 export const DEFAULT_SERVICE_ACCOUNT = 'default';
 const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 const SA_PREFIX = '/registry/serviceaccounts/';
+export const SERVICE_ACCOUNT_VOLUME_NAME = 'kube-api-access';
+export const DEFAULT_API_TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export interface ServiceAccountAdmissionOptions {
   /** How long to wait for a namespace's `default` account to appear (upstream: 10 tries, 100-200 ms apart). */
@@ -65,12 +71,61 @@ export function serviceAccountAdmission(store: Store, cache: WatchCache, opts: S
       if (!sa) throw admissionForbidden(a, `error looking up service account ${namespace}/${name}: serviceaccount "${name}" not found`);
       // The deprecated field mirrors the name, as upstream's conversion writes it.
       spec.serviceAccount = name;
+      if (shouldAutomount(sa, pod)) mountServiceAccountToken(pod);
       const pullSecrets = Array.isArray(sa.imagePullSecrets) ? sa.imagePullSecrets : [];
       if ((!Array.isArray(spec.imagePullSecrets) || spec.imagePullSecrets.length === 0) && pullSecrets.length > 0) {
         spec.imagePullSecrets = pullSecrets.filter((s: any) => s && typeof s === 'object').map((s: any) => ({ name: s.name }));
       }
     },
   };
+}
+
+function shouldAutomount(sa: KubeObject, pod: KubeObject): boolean {
+  if (typeof pod.spec?.automountServiceAccountToken === 'boolean') return pod.spec.automountServiceAccountToken;
+  if (typeof sa.automountServiceAccountToken === 'boolean') return sa.automountServiceAccountToken;
+  return true;
+}
+
+// names.SimpleNameGenerator's alphabet: no vowels, no look-alikes.
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+function randomSuffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += NAME_ALPHABET[randomInt(NAME_ALPHABET.length)];
+  return s;
+}
+
+/** The projected volume upstream's TokenVolumeSource describes. */
+export function tokenVolumeSource(): Record<string, unknown> {
+  return {
+    // Set explicitly, as upstream does (kubernetes#104464).
+    defaultMode: 0o644,
+    sources: [
+      { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+      { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+      { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+    ],
+  };
+}
+
+/** mountServiceAccountToken: one volume, a read-only mount in each container that lacks one at the path. */
+function mountServiceAccountToken(pod: KubeObject): void {
+  const spec = pod.spec;
+  const volumes: any[] = Array.isArray(spec.volumes) ? spec.volumes : [];
+  const existing = volumes.find((v) => typeof v?.name === 'string' && v.name.startsWith(`${SERVICE_ACCOUNT_VOLUME_NAME}-`));
+  const volumeName: string = existing?.name ?? `${SERVICE_ACCOUNT_VOLUME_NAME}-${randomSuffix()}`;
+  let needsVolume = false;
+  for (const list of [spec.initContainers, spec.containers]) {
+    if (!Array.isArray(list)) continue;
+    for (const c of list) {
+      if (!c || typeof c !== 'object') continue;
+      const mounts: any[] = Array.isArray(c.volumeMounts) ? c.volumeMounts : [];
+      if (mounts.some((m) => m?.mountPath === DEFAULT_API_TOKEN_MOUNT_PATH)) continue;
+      c.volumeMounts = [...mounts, { name: volumeName, readOnly: true, mountPath: DEFAULT_API_TOKEN_MOUNT_PATH }];
+      needsVolume = true;
+    }
+  }
+  if (!existing && needsVolume) spec.volumes = [...volumes, { name: volumeName, projected: tokenVolumeSource() }];
 }
 
 /** What a mirror pod may not reference: service accounts, secrets, service account tokens. */

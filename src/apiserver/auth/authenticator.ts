@@ -16,10 +16,11 @@ export interface AuthenticationResult {
 /**
  * Verifies one kind of bearer token. Answers undefined for a token that is not of its kind (the
  * next authenticator is asked) and throws an Error for one that is of its kind but invalid, expired
- * or revoked (the request gets a 401).
+ * or revoked (the request gets a 401). `audiences` are those the caller wants the token to be for
+ * (a TokenReview's spec.audiences); absent means the API server's own.
  */
 export interface TokenAuthenticator {
-  authenticateToken(token: string): Promise<AuthenticationResult | undefined> | AuthenticationResult | undefined;
+  authenticateToken(token: string, audiences?: string[]): Promise<AuthenticationResult | undefined> | AuthenticationResult | undefined;
 }
 
 export interface RequestAuthenticator {
