@@ -307,6 +307,26 @@ describe('real pods through skiff up and kubectl', () => {
       await poll('the new greeting in the container', async () => (await k('exec', 'cm-reader', '-n', NS, '--', 'cat', '/etc/cfg/greeting')) === 'bonjour', 30_000);
     });
 
+    it("a pod's projected token authenticates as its ServiceAccount, and not once the ServiceAccount is gone", async () => {
+      await k('create', 'serviceaccount', 'reader', '-n', NS);
+      await sleeper('token-reader', { serviceAccountName: 'reader' });
+      await running('token-reader');
+      const dir = '/var/run/secrets/kubernetes.io/serviceaccount';
+      const token = await k('exec', 'token-reader', '-n', NS, '--', 'cat', `${dir}/token`);
+      assert.equal(await k('exec', 'token-reader', '-n', NS, '--', 'cat', `${dir}/namespace`), NS);
+      assert.match(await k('exec', 'token-reader', '-n', NS, '--', 'cat', `${dir}/ca.crt`), /BEGIN CERTIFICATE/);
+      // kubectl with nothing but the server, the CA and the pod's token, as a client in the pod would be.
+      const asPod = (...args: string[]) =>
+        kubectl(s, ['--kubeconfig', '/dev/null', '--server', s.url, '--certificate-authority', join(s.dataDir, 'pki', 'ca.crt'), '--token', token, ...args]);
+      const who = await asPod('auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}');
+      assert.equal(who.code, 0, who.stderr);
+      assert.equal(who.stdout, `system:serviceaccount:${NS}:reader`);
+      await k('delete', 'serviceaccount', 'reader', '-n', NS);
+      const refused = await asPod('auth', 'whoami');
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /Unauthorized/);
+    });
+
     it('kubectl cp copies into and out of a container', async () => {
       // kubectl cp runs tar in the container; the test image has busybox's tar applet only as a link made here.
       await apply(podManifest('cpbox', { terminationGracePeriodSeconds: 1, containers: [{ name: 'c', image, command: ['sh', '-c', 'ln -s busybox /bin/tar && sleep 3600'] }] }));
