@@ -91,6 +91,7 @@ export function attributesOf(user: UserInfo, info: RequestInfo, query: URLSearch
     subresource: info.subresource,
     namespace: info.namespace,
     name,
+    fieldSelector: query.get('fieldSelector') ?? undefined,
   };
 }
 
