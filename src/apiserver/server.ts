@@ -41,7 +41,8 @@ import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientCo
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
 import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js';
-import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer } from './authz/types.js';
+import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer, type RuleResolver } from './authz/types.js';
+import { registerAccessReviews } from './authz/reviews.js';
 import { CreateOnlyHandlers } from './create-only.js';
 import type { RequestInfo } from './request-info.js';
 
@@ -105,6 +106,8 @@ export class ApiServer {
   /** Bearer token authenticators, asked in order (service account tokens, bootstrap tokens). */
   readonly tokenAuthenticators: TokenAuthenticator[] = [];
   authorizer: Authorizer;
+  /** Which rules a user holds (SelfSubjectRulesReview); set by whoever sets an authorizer that can tell (RBAC). */
+  ruleResolver: RuleResolver | undefined;
   private readonly customResources: CustomResourceServing;
   private crdControllers: (CrdNamingController | CrdFinalizer)[] = [];
   private server: http.Server | https.Server | undefined;
@@ -141,6 +144,7 @@ export class ApiServer {
     quota.bind(this.resources, this.registry.lookup('', 'v1', 'resourcequotas')!);
     this.resources.fieldManager = new FieldManager(this.schemas);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry, createOnly: this.createOnly };
+    registerAccessReviews(this);
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
     this.customResources = new CustomResourceServing(this.registry, this.cache, this.schemas);
     this.registry.onChange(() => {
