@@ -8,7 +8,7 @@
  * Decisions read the graph (graph.ts), which follows the API server's watch cache: start() after
  * the cache has started.
  */
-import { ALLOW, NO_OPINION, type Attributes, type AuthorizationResult, type Authorizer } from '../types.js';
+import { ALLOW, NO_OPINION, type Attributes, type AuthorizationResult, type Authorizer, type ResolvedRules, type RuleResolver } from '../types.js';
 import type { UserInfo } from '../../auth/user.js';
 import type { WatchCache, CacheEvent, EventType } from '../../watch-cache.js';
 import { NodeGraph } from './graph.js';
@@ -44,7 +44,7 @@ function selectorRequires(selector: string | undefined, field: string, value: st
   return false;
 }
 
-export class NodeAuthorizer implements Authorizer {
+export class NodeAuthorizer implements Authorizer, RuleResolver {
   readonly graph = new NodeGraph();
   private stops: (() => void)[] = [];
 
@@ -74,6 +74,12 @@ export class NodeAuthorizer implements Authorizer {
   stop(): void {
     for (const s of this.stops) s();
     this.stops = [];
+  }
+
+  /** Upstream's RulesFor: a node's permissions depend on the graph, so they are never fully listed. */
+  rulesFor(user: UserInfo): ResolvedRules {
+    if (nodeIdentity(user) === undefined) return { resourceRules: [], nonResourceRules: [], incomplete: false };
+    return { resourceRules: [], nonResourceRules: [], incomplete: true, evaluationError: 'node authorizer does not support user rule resolution' };
   }
 
   authorize(a: Attributes): AuthorizationResult {
