@@ -41,6 +41,7 @@ import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientCo
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
 import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js';
+import { impersonate } from './auth/impersonation.js';
 import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer, type RuleResolver } from './authz/types.js';
 import { registerAccessReviews } from './authz/reviews.js';
 import { CreateOnlyHandlers } from './create-only.js';
@@ -269,7 +270,7 @@ export class ApiServer {
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     const method = req.method ?? 'GET';
 
-    const user = await this.authenticate(req);
+    const user = impersonate(req, await this.authenticate(req), (a) => this.authorize(a));
     const info = parseRequestInfo(method, path, query);
     this.authorize(attributesOf(user, info, query));
     if (this.serveHealth(path, res)) return;
@@ -289,7 +290,7 @@ export class ApiServer {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    const user = await this.authenticate(req);
+    const user = impersonate(req, await this.authenticate(req), (a) => this.authorize(a));
     const info = parseRequestInfo(req.method ?? 'GET', path, query);
     // Upstream (AuthorizePodWebsocketUpgradeCreatePermission) asks for create on exec, attach and
     // portforward whichever method opened the stream: a GET upgrade must not make them read-only verbs.
