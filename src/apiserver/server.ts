@@ -35,6 +35,7 @@ import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-all
 import { MutatingWebhookAdmission, ValidatingWebhookAdmission } from './admission/webhook/dispatcher.js';
 import { limitRanger } from './admission/limit-ranger.js';
 import { serviceAccountAdmission } from './admission/service-account.js';
+import { nodeRestriction } from './admission/node-restriction.js';
 import { ensureSystemPriorityClasses, priorityAdmission } from './admission/priority.js';
 import { ResourceQuotaAdmission } from './admission/resource-quota.js';
 import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientConfig } from './pod-streams.js';
@@ -133,6 +134,7 @@ export class ApiServer {
       namespaceLifecycle(opts.store, this.cache),
       limitRanger(opts.store, this.cache),
       serviceAccountAdmission(opts.store, this.cache),
+      nodeRestriction(this.cache),
       priorityAdmission(opts.store, this.cache),
       defaultTolerationSeconds(),
       new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR),
