@@ -93,5 +93,10 @@ describe('NodeRestriction admission', () => {
     admitNodeTokenRequest(c.server.cache, { name: 'alice', groups: [] }, 'default', tr());
     assert.throws(() => admitNodeEviction(c.server.cache, nodeUser('a'), 'default', 'on-b'), { message: 'pods "on-b" is forbidden: node a can only evict pods with spec.nodeName set to itself' });
     admitNodeEviction(c.server.cache, nodeUser('b'), 'default', 'on-b');
+    const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'on-b', namespace: 'default' } };
+    const refused = await refusal(a.create(PODS, 'default', eviction, { subresource: 'eviction' }));
+    assert.equal(refused.message, 'pods "on-b" is forbidden: node a can only evict pods with spec.nodeName set to itself');
+    await b.create(PODS, 'default', eviction, { subresource: 'eviction' });
+    await eventually('the evicted pod is terminating', async () => !!(await c.client.get(PODS, 'default', 'on-b').catch(() => ({ metadata: { deletionTimestamp: 'gone' } }))).metadata?.deletionTimestamp);
   });
 });

@@ -215,14 +215,24 @@ export function admitNodeTokenRequest(cache: WatchCache, user: UserInfo, namespa
   if (pod.spec?.nodeName !== node) throw forbid('node requested token bound to a pod scheduled on a different node');
 }
 
-/** A node may evict only pods bound to itself (upstream's admitPodEviction). */
+/** A node may evict only pods bound to itself (upstream's admitPodEviction), the pod looked up in the cache. */
 export function admitNodeEviction(cache: WatchCache, user: UserInfo, namespace: string, podName: string, evictionName = podName): void {
+  const node = nodeIdentity(user);
+  if (node === undefined) return;
+  if (node && podName) {
+    const pod = cache.resource('/registry/pods/').objects.get(`/registry/pods/${namespace}/${podName}`)?.obj;
+    if (!pod) throw errors.notFound('', 'pods', podName);
+    return admitNodeEvictionOf(user, pod, evictionName);
+  }
+  admitNodeEvictionOf(user, { metadata: { name: podName } } as KubeObject, evictionName);
+}
+
+/** The same, for the pod the eviction handler already read. */
+export function admitNodeEvictionOf(user: UserInfo, pod: KubeObject, evictionName = pod.metadata?.name ?? ''): void {
   const node = nodeIdentity(user);
   if (node === undefined) return;
   const forbid = (why: string) => forbidden('', 'pods', evictionName || 'Unknown', why);
   if (!node) throw forbid(`could not determine node from user ${JSON.stringify(user.name)}`);
-  if (!podName) throw forbid('could not determine pod from request data');
-  const pod = cache.resource('/registry/pods/').objects.get(`/registry/pods/${namespace}/${podName}`)?.obj;
-  if (!pod) throw errors.notFound('', 'pods', podName);
+  if (!pod.metadata?.name) throw forbid('could not determine pod from request data');
   if (pod.spec?.nodeName !== node) throw forbid(`node ${node} can only evict pods with spec.nodeName set to itself`);
 }
