@@ -127,5 +127,10 @@ describe('NodeAuthorizer', () => {
     assert.ok(!g.hasPathFrom('n1', 'secret', 'ns', 's1'));
     g.deletePod('ns/x');
     assert.ok(!g.hasPathFrom('n2', 'secret', 'ns', 's2'));
+    // Ephemeral containers are the one part of a pod's references that can grow.
+    g.setPod('ns/x', pod('n1', 's1'));
+    g.setPod('ns/x', { ...pod('n1', 's1'), spec: { ...pod('n1', 's1').spec, ephemeralContainers: [{ name: 'debug', envFrom: [{ secretRef: { name: 'debug-secret' } }] }] } });
+    assert.ok(g.hasPathFrom('n1', 'secret', 'ns', 'debug-secret'));
+    assert.ok(g.hasPathFrom('n1', 'secret', 'ns', 's1'));
   });
 });

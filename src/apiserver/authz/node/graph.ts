@@ -16,6 +16,7 @@ import { podReferences, pvSecretKeys, vertexKey, type VertexType } from './refer
 interface PodEntry {
   node: string;
   refs: string[];
+  ephemeral: number;
 }
 
 interface PvEntry {
@@ -37,11 +38,18 @@ export class NodeGraph {
   setPod(key: string, pod: KubeObject): void {
     const node = typeof pod.spec?.nodeName === 'string' ? (pod.spec.nodeName as string) : '';
     if (!node) return this.deletePod(key);
-    const refs = podReferences(pod);
+    // A pod's references are immutable but for ephemeral containers, which can only be added: the
+    // status writes that make most pod events change nothing here, and cost nothing.
+    const ephemeral = Array.isArray(pod.spec?.ephemeralContainers) ? (pod.spec.ephemeralContainers as unknown[]).length : 0;
     const old = this.pods.get(key);
-    if (old && old.node === node && sameList(old.refs, refs)) return;
+    if (old && old.node === node && old.ephemeral === ephemeral) return;
+    const refs = podReferences(pod);
+    if (old && old.node === node && sameList(old.refs, refs)) {
+      old.ephemeral = ephemeral;
+      return;
+    }
     if (old) this.count(old.node, old.refs, -1);
-    this.pods.set(key, { node, refs });
+    this.pods.set(key, { node, refs, ephemeral });
     this.count(node, refs, 1);
   }
 
