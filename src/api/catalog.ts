@@ -23,6 +23,7 @@ const DEFINITION_PACKAGE: Record<string, string> = {
   'apiextensions.k8s.io': 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions',
   'admissionregistration.k8s.io': 'io.k8s.api.admissionregistration',
   'authentication.k8s.io': 'io.k8s.api.authentication',
+  'authorization.k8s.io': 'io.k8s.api.authorization',
 };
 
 const REPLICAS_SCALE: ScaleSpec = {
@@ -151,6 +152,12 @@ export const builtinResources: ResourceEntry[] = [
   entry('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', { ...CLUSTER, categories: ['api-extensions'] }),
   entry('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', { ...CLUSTER, categories: ['api-extensions'], status: true, hasSpec: true }),
   entry('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', { ...CLUSTER, categories: ['api-extensions'], hasSpec: true }),
+  // authentication.k8s.io/v1 and authorization.k8s.io/v1: create-only kinds answered by code (create-only.ts)
+  entry('authentication.k8s.io', 'v1', 'SelfSubjectReview', 'selfsubjectreviews', { ...CLUSTER, verbs: ['create'] }),
+  entry('authorization.k8s.io', 'v1', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', { verbs: ['create'] }),
+  entry('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', { ...CLUSTER, verbs: ['create'] }),
+  entry('authorization.k8s.io', 'v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', { ...CLUSTER, verbs: ['create'] }),
+  entry('authorization.k8s.io', 'v1', 'SubjectAccessReview', 'subjectaccessreviews', { ...CLUSTER, verbs: ['create'] }),
   // apiextensions.k8s.io/v1
   entry('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', {
     ...CLUSTER,
@@ -166,6 +173,8 @@ export const GROUP_ORDER = [
   '',
   'apps',
   'events.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
   'autoscaling',
   'batch',
   'networking.k8s.io',

@@ -314,6 +314,8 @@ describe('defaults, as `kubectl get -o yaml` shows them', () => {
     for (const e of builtinResources) {
       const gk = groupKind(e.group, e.kind);
       if (gk === 'ServiceAccount') continue;
+      // Create-only kinds (the reviews) are answered by code and never stored.
+      if (!e.verbs.includes('get')) continue;
       assert.ok(known.has(gk), `${gk} has a strategy`);
     }
     assert.deepEqual(strategyFor('Widget.example.com'), {});

@@ -195,7 +195,11 @@ function resourcePaths(e: ResourceEntry, names: Names, out: Json): void {
   if (can('deletecollection')) {
     collection.push({ method: 'delete', action: 'deletecollection', operationId: `delete${names.gv}Collection${ns}${kind}`, description: `delete collection of ${kind}`, params: DELETECOLLECTION_PARAMS, body: { '*/*': { schema: ref(`${META}.DeleteOptions`) } }, responses: responses(STATUS, ['200']), gvk });
   }
-  if (collection.length > 0) out[`${prefix}${scope}/${e.plural}`] = pathItem(collection, tag, [...scopeParams, P.pretty]);
+  // Parameters every operation of a path shares sit on the path, as upstream's builder puts them:
+  // a create-only kind (the reviews) has its create's parameters there.
+  if (collection.length === 1 && collection[0].method === 'post') {
+    out[`${prefix}${scope}/${e.plural}`] = pathItem([{ ...collection[0], params: undefined }], tag, [...WRITE_PARAMS, ...scopeParams, P.pretty]);
+  } else if (collection.length > 0) out[`${prefix}${scope}/${e.plural}`] = pathItem(collection, tag, [...scopeParams, P.pretty]);
 
   const item: OpSpec[] = [];
   if (can('get')) item.push({ method: 'get', action: 'get', operationId: id('read'), description: `read the specified ${kind}`, responses: responses(e.definition, ['200']), gvk });

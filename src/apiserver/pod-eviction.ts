@@ -9,6 +9,7 @@ import type { KubeObject, ResourceEntry } from '../api/types.js';
 import { ApiError, errors } from '../api/errors.js';
 import { budgetSelectsPod, updateDisruptionAllowedCondition, type BudgetStatus } from '../api/disruption-budget.js';
 import { EVERYTHING, itemObject, type DeleteOptions, type ResourceStore, type WriteContext } from './resource-store.js';
+import { admitNodeEvictionOf } from './admission/node-restriction.js';
 
 /** Upstream's MaxDisruptedPodSize: evictions the controller has not confirmed yet, per budget. */
 const MAX_DISRUPTED_POD_SIZE = 2000;
@@ -78,6 +79,8 @@ export async function evictPod(
   let pod: KubeObject;
   for (let attempt = 0; ; attempt++) {
     pod = (await resources.get(pods, namespace, name)).obj;
+    // NodeRestriction (evictions do not pass the admission chain): a node evicts only its own pods.
+    admitNodeEvictionOf(ctx.user, pod, name);
     if (!canIgnoreBudget(pod)) break;
     let opts = original;
     // A Pending pod might turn ready meanwhile: delete only the pod that was judged.

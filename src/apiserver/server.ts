@@ -35,6 +35,7 @@ import { DEFAULT_SERVICE_CIDR, ServiceAllocation } from './admission/service-all
 import { MutatingWebhookAdmission, ValidatingWebhookAdmission } from './admission/webhook/dispatcher.js';
 import { limitRanger } from './admission/limit-ranger.js';
 import { serviceAccountAdmission } from './admission/service-account.js';
+import { nodeRestriction } from './admission/node-restriction.js';
 import { ensureSystemPriorityClasses, priorityAdmission } from './admission/priority.js';
 import { ResourceQuotaAdmission } from './admission/resource-quota.js';
 import { PodSecurityAdmission, type PodSecurityAdmissionOptions } from './admission/pod-security/admission.js';
@@ -42,7 +43,9 @@ import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientCo
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
 import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js';
-import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer } from './authz/types.js';
+import { impersonate } from './auth/impersonation.js';
+import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer, type RuleResolver } from './authz/types.js';
+import { registerAccessReviews } from './authz/reviews.js';
 import { CreateOnlyHandlers } from './create-only.js';
 import { tokenReviewHandler } from './auth/serviceaccount/token-review.js';
 import type { RequestInfo } from './request-info.js';
@@ -95,6 +98,7 @@ export function attributesOf(user: UserInfo, info: RequestInfo, query: URLSearch
     subresource: info.subresource,
     namespace: info.namespace,
     name,
+    fieldSelector: query.get('fieldSelector') ?? undefined,
   };
 }
 
@@ -112,6 +116,8 @@ export class ApiServer {
   /** GET paths outside the API answered by code registered from outside (service account issuer discovery). */
   readonly nonResourceHandlers = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   authorizer: Authorizer;
+  /** Which rules a user holds (SelfSubjectRulesReview); set by whoever sets an authorizer that can tell (RBAC). */
+  ruleResolver: RuleResolver | undefined;
   private readonly customResources: CustomResourceServing;
   private crdControllers: (CrdNamingController | CrdFinalizer)[] = [];
   private server: http.Server | https.Server | undefined;
@@ -136,6 +142,7 @@ export class ApiServer {
       namespaceLifecycle(opts.store, this.cache),
       limitRanger(opts.store, this.cache),
       serviceAccountAdmission(opts.store, this.cache),
+      nodeRestriction(this.cache),
       new PodSecurityAdmission(opts.store, this.cache, opts.podSecurity),
       priorityAdmission(opts.store, this.cache),
       defaultTolerationSeconds(),
@@ -149,6 +156,7 @@ export class ApiServer {
     quota.bind(this.resources, this.registry.lookup('', 'v1', 'resourcequotas')!);
     this.resources.fieldManager = new FieldManager(this.schemas);
     this.deps = { resources: this.resources, schemas: this.schemas, registry: this.registry, createOnly: this.createOnly };
+    registerAccessReviews(this);
     this.podStreams = new PodStreams(this.resources, this.registry, opts.kubeletClient);
     this.customResources = new CustomResourceServing(this.registry, this.cache, this.schemas);
     this.createOnly.register('authentication.k8s.io', 'tokenreviews', '', tokenReviewHandler(this));
@@ -274,7 +282,7 @@ export class ApiServer {
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     const method = req.method ?? 'GET';
 
-    const user = await this.authenticate(req);
+    const user = impersonate(req, await this.authenticate(req), (a) => this.authorize(a));
     const info = parseRequestInfo(method, path, query);
     this.authorize(attributesOf(user, info, query));
     if (this.serveHealth(path, res)) return;
@@ -294,7 +302,7 @@ export class ApiServer {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    const user = await this.authenticate(req);
+    const user = impersonate(req, await this.authenticate(req), (a) => this.authorize(a));
     const info = parseRequestInfo(req.method ?? 'GET', path, query);
     // Upstream (AuthorizePodWebsocketUpgradeCreatePermission) asks for create on exec, attach and
     // portforward whichever method opened the stream: a GET upgrade must not make them read-only verbs.

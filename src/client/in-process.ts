@@ -42,7 +42,7 @@ export class InProcessClient implements Client {
     return newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager, userAgent: this.userAgent, user: this.user });
   }
 
-  private entry(ref: ResourceRef, verb: string, namespace = '', name = '', subresource = ''): ResourceEntry {
+  private entry(ref: ResourceRef, verb: string, namespace = '', name = '', subresource = '', fieldSelector?: string): ResourceEntry {
     const e = this.server.registry.lookup(ref.group, ref.version, ref.resource);
     if (!e) throw errors.pathNotFound(`the server could not find the requested resource (${ref.resource}.${ref.group}/${ref.version})`);
     if (this.user !== LOOPBACK_USER) {
@@ -57,6 +57,7 @@ export class InProcessClient implements Client {
         subresource,
         namespace: e.namespaced ? namespace : '',
         name,
+        fieldSelector,
       });
     }
     return e;
@@ -67,7 +68,7 @@ export class InProcessClient implements Client {
   }
 
   async list(ref: ResourceRef, namespace: string, opts: ListOptions = {}): Promise<ListResult> {
-    const e = this.entry(ref, 'list', namespace, nameOf(opts.fieldSelector));
+    const e = this.entry(ref, 'list', namespace, nameOf(opts.fieldSelector), '', opts.fieldSelector);
     const r = await this.server.resources.list(e, namespace, {
       filter: buildFilter(e, queryOf(opts), ''),
       limit: opts.limit,
@@ -131,7 +132,7 @@ export class InProcessClient implements Client {
   }
 
   watch(ref: ResourceRef, namespace: string, opts: WatchOptions, onEvent: (type: WatchEventType, obj: KubeObject) => void): WatchHandle {
-    const e = this.entry(ref, 'watch', namespace, nameOf(opts.fieldSelector));
+    const e = this.entry(ref, 'watch', namespace, nameOf(opts.fieldSelector), '', opts.fieldSelector);
     const filter = buildFilter(e, queryOf(opts), '');
     const after = opts.resourceVersion && opts.resourceVersion !== '0' ? parseResourceVersion(opts.resourceVersion) : undefined;
     let stopped = false;

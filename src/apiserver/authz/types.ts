@@ -22,6 +22,8 @@ export interface Attributes {
   subresource: string;
   namespace: string;
   name: string;
+  /** A list's or watch's raw fieldSelector (the Node authorizer lets a node list pods with spec.nodeName=<itself>). */
+  fieldSelector?: string;
 }
 
 export type Decision = 'Allow' | 'Deny' | 'NoOpinion';
