@@ -13,6 +13,7 @@ import { watchCacheObjects } from './objects.js';
 import { discoveryHandlers } from './oidc.js';
 import { ServiceAccountTokenAuthenticator } from './token-authenticator.js';
 import { tokenRequestHandler, type ObjectReader } from './token-request.js';
+import { admitNodeTokenRequest } from '../../admission/node-restriction.js';
 
 export { TokenIssuer } from './issuer.js';
 export { ServiceAccountTokenAuthenticator } from './token-authenticator.js';
@@ -68,12 +69,13 @@ export function installServiceAccountTokens(server: ApiServer, opts: ServiceAcco
     if (!entry) throw errors.notFound('', resource, name);
     return (await server.resources.get(entry, namespace, name)).obj as KubeObject;
   };
-  server.createOnly.register(
-    '',
-    'serviceaccounts',
-    'token',
-    tokenRequestHandler({ issuer, audiences, read, maxExpirationSeconds: opts.maxExpirationSeconds, extendExpiration: opts.extendExpiration, now: opts.now }),
-  );
+  const tokenRequest = tokenRequestHandler({ issuer, audiences, read, maxExpirationSeconds: opts.maxExpirationSeconds, extendExpiration: opts.extendExpiration, now: opts.now });
+  server.createOnly.register('', 'serviceaccounts', 'token', (req, body) => {
+    // Admission of a TokenRequest, as upstream's NodeRestriction: a node asks only for tokens bound to its own pods.
+    const request = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as KubeObject;
+    admitNodeTokenRequest(server.cache, req.user, req.namespace, { ...request, metadata: { ...(request.metadata ?? {}), name: req.name } });
+    return tokenRequest(req, body);
+  });
 
   for (const [path, handler] of discoveryHandlers({ issuer: issuer.issuer, keys: uniqueKeys, jwksUri: opts.jwksUri })) server.nonResourceHandlers.set(path, handler);
   return { issuer, authenticator };
