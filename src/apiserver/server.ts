@@ -44,6 +44,7 @@ import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js
 import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer } from './authz/types.js';
 import { CreateOnlyHandlers } from './create-only.js';
 import type { RequestInfo } from './request-info.js';
+import type { AuditContext, Auditor } from './audit/auditor.js';
 
 export interface TlsOptions {
   cert: string;
@@ -65,6 +66,8 @@ export interface ApiServerOptions {
   authorizer?: Authorizer;
   /** Requests without credentials are system:anonymous (default, as upstream) rather than refused with 401. */
   anonymous?: boolean;
+  /** Records HTTP requests in the audit log (absent: no auditing, at no cost). */
+  audit?: Auditor;
 }
 
 export type { UserInfo } from './auth/user.js';
@@ -164,7 +167,10 @@ export class ApiServer {
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
-      this.handle(req, res).catch((err) => sendError(res, err));
+      this.handle(req, res).catch((err) => {
+        this.opts.audit?.failed(res, err);
+        sendError(res, err);
+      });
     };
     const tls = this.opts.tls;
     this.server = tls
@@ -173,7 +179,10 @@ export class ApiServer {
     // exec, attach and port-forward arrive as upgrades (websocket, SPDY).
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
-      this.handleUpgrade(req, socket, head).catch((err) => writeUpgradeError(socket, err));
+      this.handleUpgrade(req, socket, head).catch((err) => {
+        this.opts.audit?.failed(socket, err);
+        writeUpgradeError(socket, err);
+      });
     });
     // Watches and log streams are long-lived; Node's default request timeout would cut them.
     this.server.requestTimeout = 0;
@@ -251,9 +260,13 @@ export class ApiServer {
   }
 
   /** Throws upstream's 403 unless `a.user` may do `a`. system:masters may do everything, as upstream. */
-  authorize(a: Attributes): void {
-    if (a.user.groups.includes(SYSTEM_MASTERS)) return;
+  authorize(a: Attributes, audit?: AuditContext): void {
+    if (a.user.groups.includes(SYSTEM_MASTERS)) {
+      audit?.authorized(true, '');
+      return;
+    }
     const r = this.authorizer.authorize(a);
+    audit?.authorized(r.decision === 'Allow', r.reason);
     if (r.decision !== 'Allow') throw forbiddenError(a, r.reason);
   }
 
@@ -266,7 +279,8 @@ export class ApiServer {
 
     const user = await this.authenticate(req);
     const info = parseRequestInfo(method, path, query);
-    this.authorize(attributesOf(user, info, query));
+    const attrs = attributesOf(user, info, query);
+    this.authorize(attrs, this.opts.audit?.begin(req, res, user, info, attrs));
     if (this.serveHealth(path, res)) return;
     if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
 
@@ -288,10 +302,13 @@ export class ApiServer {
     const info = parseRequestInfo(req.method ?? 'GET', path, query);
     // Upstream (AuthorizePodWebsocketUpgradeCreatePermission) asks for create on exec, attach and
     // portforward whichever method opened the stream: a GET upgrade must not make them read-only verbs.
-    this.authorize({ ...attributesOf(user, info, query), verb: info.isResourceRequest && isPodStreamRequest(info) && info.subresource !== 'log' ? 'create' : info.verb });
+    const attrs = { ...attributesOf(user, info, query), verb: info.isResourceRequest && isPodStreamRequest(info) && info.subresource !== 'log' ? 'create' : info.verb };
+    // Auditing sees the request's own verb, as upstream's audit filter runs before authorization.
+    this.authorize(attrs, this.opts.audit?.begin(req, socket, user, info, { ...attrs, verb: info.verb }));
     if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
     if (!info.isResourceRequest || !isPodStreamRequest(info)) throw errors.badRequest('this resource does not support upgrades');
     await this.podStreams.upgrade(req, socket, head, info, query);
+    this.opts.audit?.upgraded(socket);
   }
 
   private serveHealth(path: string, res: ServerResponse): boolean {
