@@ -22,6 +22,9 @@ import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
 import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseServiceCidr } from '../apiserver/admission/service-allocation.js';
 import { ensureKubeletClientCert } from '../apiserver/kubelet-client.js';
+import { loadEncryptionConfiguration } from '../apiserver/encryption/config.js';
+import { EncryptingStore } from '../apiserver/encryption/store.js';
+import { startAudit, type AuditOptions } from '../apiserver/audit/index.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -47,6 +50,10 @@ export interface ControlPlaneOptions {
   simulatedNodes?: SimulatedAgentOptions;
   /** A real node agent on this machine, in this process (`skiff up`). */
   localAgent?: Omit<LocalAgentOptions, 'clusterCA'>;
+  /** An EncryptionConfiguration file: the resources it names are encrypted at rest (--encryption-provider-config). */
+  encryptionProviderConfig?: string;
+  /** The audit log (--audit-log-path and friends). */
+  audit?: AuditOptions;
 }
 
 export interface ControlPlane {
@@ -70,15 +77,19 @@ function advertiseAddress(bind: string | undefined): string {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const [pki, store] = await Promise.all([
+  // Configuration errors surface before anything is opened.
+  const transformers = opts.encryptionProviderConfig ? await loadEncryptionConfiguration(opts.encryptionProviderConfig) : undefined;
+  const audit = opts.audit ? await startAudit(opts.audit) : undefined;
+  const [pki, backend] = await Promise.all([
     ensurePki(opts.dataDir, { hosts: opts.hosts }),
     opts.storage === 'etcd'
       ? openStore({ kind: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix })
       : openStore({ kind: 'sqlite', path: join(opts.dataDir, 'state.db') }),
   ]);
+  const store = transformers ? new EncryptingStore(backend, transformers) : backend;
   const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
   const kubeletClient = await ensureKubeletClientCert(opts.dataDir, pki);
-  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient });
+  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient, audit });
   await server.start();
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
@@ -110,6 +121,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       compactor.stop();
       await Promise.all(components.map((c) => c.stop()));
       await server.close();
+      await audit?.backend.close();
       await store.close();
     },
   };
