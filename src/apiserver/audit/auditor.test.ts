@@ -68,9 +68,17 @@ describe('audit events', () => {
     server = new ApiServer({
       store,
       audit: new Auditor({ policy, backend }),
-      authorizer: { authorize: (a: Attributes) => (denied.has(a.user.name) ? { decision: 'Deny', reason: 'mallory may not' } : NO_OPINION) },
+      authorizer: {
+        authorize: (a: Attributes) => {
+          // A bug on the request path: upstream's handler panics.
+          if (a.user.name === 'boom') throw new TypeError('cannot read properties of undefined');
+          return denied.has(a.user.name) ? { decision: 'Deny', reason: 'mallory may not' } : NO_OPINION;
+        },
+      },
     });
-    server.tokenAuthenticators.push({ authenticateToken: (t) => (t === 'mallory-token' ? { user: { name: 'mallory', groups: ['system:authenticated'] } } : undefined) });
+    server.tokenAuthenticators.push({
+      authenticateToken: (t) => (t === 'mallory-token' || t === 'boom-token' ? { user: { name: t.slice(0, -6), groups: ['system:authenticated'] } } : undefined),
+    });
     await server.start();
     await ensureSystemNamespaces(new InProcessClient(server));
     port = await server.listen(0);
@@ -144,6 +152,20 @@ describe('audit events', () => {
     assert.equal(complete.responseStatus.code, 403);
     assert.equal(complete.responseStatus.reason, 'Forbidden');
     assert.deepEqual(complete.annotations, { 'authorization.k8s.io/decision': 'forbid', 'authorization.k8s.io/reason': 'mallory may not' });
+  });
+
+  it('a bug on the request path is recorded at the Panic stage instead of ResponseComplete', async () => {
+    const r = await call(port, 'GET', '/api/v1/namespaces/default/pods', undefined, { Authorization: 'Bearer boom-token' });
+    assert.equal(r.code, 500);
+    const evs = await eventsOf(String(r.headers['audit-id']));
+    assert.deepEqual(evs.map((e) => e.stage), ['RequestReceived', 'Panic']);
+    assert.deepEqual(evs[1].responseStatus, {
+      metadata: {},
+      status: 'Failure',
+      message: "APIServer panic'd: cannot read properties of undefined",
+      reason: 'InternalError',
+      code: 500,
+    });
   });
 
   it('a watch is long-running: ResponseStarted, then ResponseComplete when it ends', async () => {
