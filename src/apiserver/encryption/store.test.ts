@@ -167,6 +167,42 @@ describe('encryption at rest', () => {
     });
   });
 
+  it('group wildcards pick resources by their storage keys; other keys pass through', async () => {
+    const dir = await sqliteDir();
+    const store = await openSqliteStore(join(dir, 'state.db'));
+    try {
+      const enc = new EncryptingStore(
+        store,
+        parseEncryptionConfiguration(`apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: ['*.apps', configmaps, 'widgets.example.com']
+    providers: [{aescbc: {keys: [{name: k, secret: ${key1}}]}}]
+`),
+      );
+      const cases: [string, boolean][] = [
+        ['/registry/apps/deployments/default/d', true],
+        ['/registry/configmaps/default/c', true],
+        ['/registry/example.com/widgets/default/w', true],
+        ['/registry/example.com/gadgets/default/g', false],
+        ['/registry/secrets/default/s', false],
+        ['/registry/batch/jobs/default/j', false],
+      ];
+      for (const [key, encrypted] of cases) {
+        const created = await enc.create(key, `{"v":"${MARKER}"}`);
+        assert.equal(created.value, `{"v":"${MARKER}"}`);
+        assert.equal((await store.get(key))!.value.startsWith('k8s:enc:aescbc:v1:k:'), encrypted, key);
+        assert.equal((await enc.get(key))!.value, `{"v":"${MARKER}"}`);
+      }
+      const updated = await enc.update('/registry/apps/deployments/default/d', '{"v":2}', (await store.get('/registry/apps/deployments/default/d'))!.modRevision);
+      assert.equal(updated.value, '{"v":2}');
+      const gone = await enc.delete('/registry/apps/deployments/default/d');
+      assert.equal(gone.value, '{"v":2}');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a key removed before the rewrite makes reads fail with an internal error', async () => {
     const dir = await sqliteDir();
     const path = join(dir, 'state.db');

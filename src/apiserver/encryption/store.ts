@@ -13,14 +13,11 @@ import { resourcePrefixOf } from '../watch-cache.js';
 import type { GroupResource, ResourceTransformers } from './config.js';
 import { readValue, type Provider } from './providers.js';
 
-const DOTLESS_GROUPS = new Set(['apps', 'batch', 'policy', 'autoscaling', 'extensions']);
-
-/** The group and resource a storage key belongs to, from its resource prefix. */
+/** The group and resource of a resource prefix as the watch cache cuts it: /registry/<resource>/ or /registry/<group>/<resource>/. */
 function groupResourceOf(prefix: string): GroupResource | undefined {
   const segs = prefix.split('/').filter(Boolean);
   if (segs[0] !== 'registry' || segs.length < 2) return undefined;
-  if (segs.length === 3 && (DOTLESS_GROUPS.has(segs[1]) || segs[1].includes('.'))) return { group: segs[1], resource: segs[2] };
-  return { group: '', resource: segs[1] };
+  return segs.length === 3 ? { group: segs[1], resource: segs[2] } : { group: '', resource: segs[1] };
 }
 
 export class EncryptingStore implements Store {
@@ -171,9 +168,11 @@ export class EncryptingStore implements Store {
     const w = this.inner.watch(prefix, afterRevision, {
       onEvent: (ev) => {
         if (failed) return;
-        let opened;
+        let opened = ev;
         try {
-          opened = { ...ev, kv: this.open(ev.kv, true), prevKv: ev.prevKv && this.open(ev.prevKv, true) };
+          const kv = this.open(ev.kv, true);
+          const prevKv = ev.prevKv && this.open(ev.prevKv, true);
+          if (kv !== ev.kv || prevKv !== ev.prevKv) opened = { ...ev, kv, prevKv };
         } catch (err) {
           // A value no configured key opens cannot be delivered; the watch is over, as upstream's
           // watcher ends with an error event.
