@@ -10,6 +10,9 @@ import { MAX_NESTING_DEPTH, nestsDeeperThan, yamlDecodeProblem } from './nesting
 /** Upstream's request body limit (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
+/** Set on a request whose body the audit log wants (see audit/auditor.ts); called with the body once read. */
+export const BODY_OBSERVER = Symbol('auditBodyObserver');
+
 export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
@@ -32,7 +35,10 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
       chunks.push(c);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      if (failed) return;
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      (req as IncomingMessage & { [BODY_OBSERVER]?: (b: Buffer) => void })[BODY_OBSERVER]?.(body);
+      resolve(body);
     });
     req.on('error', (err) => {
       if (!failed) {

@@ -509,7 +509,8 @@ export class ResourceStore {
         (old.metadata?.deletionGracePeriodSeconds ?? 0) === 0 &&
         (next.metadata!.finalizers?.length ?? 0) === 0 &&
         this.rules.canFinishDeletion(entry, next);
-      if ((!finished && deepEqual(withoutRv(next), withoutRv(old))) || ctx.dryRun) {
+      // A value read with an old encryption key is written even unchanged, as upstream's GuaranteedUpdate does.
+      if ((!finished && !cur.stale && deepEqual(withoutRv(next), withoutRv(old))) || ctx.dryRun) {
         await admitted.onAborted?.();
         if (!ctx.dryRun && !cur.fresh) {
           // "Nothing to change" against a cached copy may only mean the copy is old.
@@ -775,10 +776,12 @@ export class ResourceStore {
 /** An object's state as an update starts from it; `fresh` when read from the store rather than the cache. */
 interface CurrentState extends StoredObject {
   fresh: boolean;
+  /** Read with an encryption key that is no longer the primary one: write it even if unchanged. */
+  stale?: true;
 }
 
 function fresh(kv: KeyValue | undefined): CurrentState | undefined {
-  return kv ? { ...decodeStored(kv), fresh: true } : undefined;
+  return kv ? { ...decodeStored(kv), fresh: true, stale: kv.stale } : undefined;
 }
 
 function isNamespaces(e: ResourceEntry): boolean {

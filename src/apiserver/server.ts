@@ -49,6 +49,7 @@ import { registerAccessReviews } from './authz/reviews.js';
 import { CreateOnlyHandlers } from './create-only.js';
 import { tokenReviewHandler } from './auth/serviceaccount/token-review.js';
 import type { RequestInfo } from './request-info.js';
+import type { AuditContext, Auditor } from './audit/auditor.js';
 
 export interface TlsOptions {
   cert: string;
@@ -72,6 +73,8 @@ export interface ApiServerOptions {
   anonymous?: boolean;
   /** PodSecurity admission's configuration (default: privileged everywhere, as upstream). */
   podSecurity?: PodSecurityAdmissionOptions;
+  /** Records HTTP requests in the audit log (absent: no auditing, at no cost). */
+  audit?: Auditor;
 }
 
 export type { UserInfo } from './auth/user.js';
@@ -182,7 +185,10 @@ export class ApiServer {
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
-      this.handle(req, res).catch((err) => sendError(res, err));
+      this.handle(req, res).catch((err) => {
+        this.opts.audit?.failed(res, err);
+        sendError(res, err);
+      });
     };
     const tls = this.opts.tls;
     this.server = tls
@@ -191,7 +197,10 @@ export class ApiServer {
     // exec, attach and port-forward arrive as upgrades (websocket, SPDY).
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
-      this.handleUpgrade(req, socket, head).catch((err) => writeUpgradeError(socket, err));
+      this.handleUpgrade(req, socket, head).catch((err) => {
+        this.opts.audit?.failed(socket, err);
+        writeUpgradeError(socket, err);
+      });
     });
     // Watches and log streams are long-lived; Node's default request timeout would cut them.
     this.server.requestTimeout = 0;
@@ -269,9 +278,13 @@ export class ApiServer {
   }
 
   /** Throws upstream's 403 unless `a.user` may do `a`. system:masters may do everything, as upstream. */
-  authorize(a: Attributes): void {
-    if (a.user.groups.includes(SYSTEM_MASTERS)) return;
+  authorize(a: Attributes, audit?: AuditContext): void {
+    if (a.user.groups.includes(SYSTEM_MASTERS)) {
+      audit?.authorized(true, '');
+      return;
+    }
     const r = this.authorizer.authorize(a);
+    audit?.authorized(r.decision === 'Allow', r.reason);
     if (r.decision !== 'Allow') throw forbiddenError(a, r.reason);
   }
 
@@ -282,9 +295,13 @@ export class ApiServer {
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
     const method = req.method ?? 'GET';
 
-    const user = impersonate(req, await this.authenticate(req), (a) => this.authorize(a));
+    // Upstream's filter order: authentication, audit (of the requester), impersonation, authorization.
+    const requester = await this.authenticate(req);
     const info = parseRequestInfo(method, path, query);
-    this.authorize(attributesOf(user, info, query));
+    const audit = this.opts.audit?.begin(req, res, requester, info, attributesOf(requester, info, query));
+    const user = impersonate(req, requester, (a) => this.authorize(a));
+    if (user !== requester) audit?.impersonate(user);
+    this.authorize(attributesOf(user, info, query), audit);
     if (this.serveHealth(path, res)) return;
     if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
 
@@ -302,14 +319,19 @@ export class ApiServer {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    const user = impersonate(req, await this.authenticate(req), (a) => this.authorize(a));
+    const requester = await this.authenticate(req);
     const info = parseRequestInfo(req.method ?? 'GET', path, query);
+    const audit = this.opts.audit?.begin(req, socket, requester, info, attributesOf(requester, info, query));
+    const user = impersonate(req, requester, (a) => this.authorize(a));
+    if (user !== requester) audit?.impersonate(user);
     // Upstream (AuthorizePodWebsocketUpgradeCreatePermission) asks for create on exec, attach and
     // portforward whichever method opened the stream: a GET upgrade must not make them read-only verbs.
-    this.authorize({ ...attributesOf(user, info, query), verb: info.isResourceRequest && isPodStreamRequest(info) && info.subresource !== 'log' ? 'create' : info.verb });
+    const attrs = { ...attributesOf(user, info, query), verb: info.isResourceRequest && isPodStreamRequest(info) && info.subresource !== 'log' ? 'create' : info.verb };
+    this.authorize(attrs, audit);
     if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
     if (!info.isResourceRequest || !isPodStreamRequest(info)) throw errors.badRequest('this resource does not support upgrades');
     await this.podStreams.upgrade(req, socket, head, info, query);
+    this.opts.audit?.upgraded(socket);
   }
 
   private serveHealth(path: string, res: ServerResponse): boolean {

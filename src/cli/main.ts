@@ -14,6 +14,7 @@ import { HostNotReadyError } from '../agent/host/prepare.js';
 import type { ControllerSettings } from '../controllers/manager.js';
 import { doctorCommand, DOCTOR_USAGE } from '../agent/host/doctor.js';
 import { kubeconfigCommand, KUBECONFIG_USER_USAGE } from './kubeconfig-user.js';
+import { rewriteResources } from '../apiserver/encryption/rewrite.js';
 import { durationMs, parseBool, parseCount, simulatedNodeOptions, SIMULATED_NODE_FLAGS, SIMULATED_NODE_USAGE, UsageError } from './flags.js';
 
 const USAGE = `usage: skiff <command> [flags]
@@ -23,6 +24,7 @@ commands:
   server    start a control plane only (API server, controllers, scheduler); several on one etcd elect a leader
   agent     run this machine's node (or --simulated nodes) against a remote API server
   kubeconfig user  a kubeconfig for another user, signed by this cluster's CA (bind roles to it with RBAC)
+  encryption rewrite   re-encrypt stored objects with the current primary key (after a key rotation)
   doctor    check that this host can run real pods (crun, conmon, CNI, cgroups…); --fix applies safe fixes
   version   print the version
 
@@ -44,6 +46,16 @@ skiff up / skiff server flags:
                                     marked Unknown and tainted unreachable (default 40s)
   --cluster-cidr CIDR     where nodes' pod CIDRs are cut from (default 10.244.0.0/16)
   --node-cidr-mask-size N the size of each node's pod CIDR (default 24)
+  --encryption-provider-config FILE  an apiserver.config.k8s.io/v1 EncryptionConfiguration: the resources
+                                    it names are encrypted at rest (aesgcm, aescbc, identity; no kms, no
+                                    secretbox). After changing keys, run skiff encryption rewrite.
+  --audit-log-path FILE   write audit.k8s.io/v1 Events as JSON lines to FILE ('-' for stdout); events
+                          are buffered and written in batches, and dropped (and counted) when the
+                          buffer is full, like upstream's batch mode
+  --audit-policy-file F   an audit.k8s.io/v1 Policy; without one, every request is recorded at
+                          Metadata level (upstream records nothing without a policy file)
+  --audit-log-maxsize MB  rotate the audit log when it grows past MB megabytes
+  --audit-log-maxbackup N keep at most N rotated audit logs
 
 skiff up only:
   --simulated-nodes N     also run N simulated nodes (sim-0 ... sim-N-1, labelled skiff.dev/simulated=true):
@@ -65,6 +77,11 @@ node agent flags (skiff up, skiff agent):
   --cgroup-root NAME      the cgroup pods go under (default skiff)
   (two agents on one machine need their own --root-dir, --run-dir, --cni-bridge, --cgroup-root,
    --kubelet-port and non-overlapping --cluster-cidr)
+
+skiff encryption rewrite flags:
+  --kubeconfig FILE       credentials and server (default $KUBECONFIG)
+  --resources LIST        comma-separated resources to rewrite, e.g. secrets,configmaps,deployments.apps
+                          (default secrets)
 
 skiff agent flags:
   --kubeconfig FILE       credentials and server (default $KUBECONFIG)
@@ -92,6 +109,11 @@ const CONTROL_PLANE_FLAGS = {
   'node-monitor-grace-period': { type: 'string' },
   'cluster-cidr': { type: 'string' },
   'node-cidr-mask-size': { type: 'string' },
+  'encryption-provider-config': { type: 'string' },
+  'audit-log-path': { type: 'string' },
+  'audit-policy-file': { type: 'string' },
+  'audit-log-maxsize': { type: 'string' },
+  'audit-log-maxbackup': { type: 'string' },
 } as const;
 
 const AGENT_FLAGS = {
@@ -163,6 +185,17 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
     nodeipam: { clusterCIDR: v['cluster-cidr'], nodeCIDRMaskSize: maskSize },
     ...(nodeMonitorGrace === undefined ? {} : { 'node-lifecycle': { nodeMonitorGracePeriodMs: nodeMonitorGrace, nodeMonitorPeriodMs: Math.min(5000, nodeMonitorGrace / 4) } }),
   };
+  if ((v['audit-policy-file'] || v['audit-log-maxsize'] || v['audit-log-maxbackup']) && !v['audit-log-path']) {
+    throw new UsageError('--audit-policy-file, --audit-log-maxsize and --audit-log-maxbackup need --audit-log-path');
+  }
+  const audit = v['audit-log-path']
+    ? {
+        logPath: v['audit-log-path'] === '-' ? '-' : resolve(v['audit-log-path']),
+        policyFile: v['audit-policy-file'] === undefined ? undefined : resolve(v['audit-policy-file']),
+        maxSizeMB: v['audit-log-maxsize'] === undefined ? undefined : parseCount('--audit-log-maxsize', v['audit-log-maxsize']),
+        maxBackups: v['audit-log-maxbackup'] === undefined ? undefined : parseCount('--audit-log-maxbackup', v['audit-log-maxbackup']),
+      }
+    : undefined;
   const started = Date.now();
   const cp = await startControlPlane({
     dataDir,
@@ -183,6 +216,8 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
     controllerSettings,
     simulatedNodes: simulated,
     localAgent,
+    encryptionProviderConfig: v['encryption-provider-config'] === undefined ? undefined : resolve(v['encryption-provider-config']),
+    audit,
   });
   console.log(`skiff ${command}: API server ready at ${cp.url} (${storage} store, ${Date.now() - started} ms)`);
   if (simulated) console.log(`skiff ${command}: ${simulatedNodes} simulated node(s) registered`);
@@ -222,6 +257,22 @@ async function agent(argv: string[]): Promise<void> {
   });
 }
 
+/** `skiff encryption rewrite`: every object of the encrypted resources, written back through the API. */
+async function encryption(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'rewrite') throw new UsageError(`unknown encryption command ${JSON.stringify(sub ?? '')}: want skiff encryption rewrite`);
+  const { values } = parseArgs({ args: rest, options: { kubeconfig: { type: 'string' }, resources: { type: 'string' } }, strict: true });
+  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
+  if (!kubeconfig) throw new UsageError('skiff encryption rewrite needs --kubeconfig FILE (or $KUBECONFIG)');
+  const resources = (values.resources ?? 'secrets').split(',').map((s) => s.trim()).filter(Boolean);
+  const client = await HttpsClient.fromKubeconfig(resolve(kubeconfig));
+  try {
+    await rewriteResources(client, resources, (line) => console.log(`skiff encryption rewrite: ${line}`));
+  } finally {
+    client.close();
+  }
+}
+
 /** The cluster CA from a kubeconfig: the agent lets in only clients it signed (the API server). */
 async function kubeconfigCA(path: string): Promise<string> {
   const doc = parseYaml(await readFile(path, 'utf8')) as { clusters?: { cluster?: Record<string, string> }[] };
@@ -259,6 +310,8 @@ async function main(): Promise<void> {
       return agent(rest);
     case 'kubeconfig':
       return kubeconfigCommand(rest);
+    case 'encryption':
+      return encryption(rest);
     case 'doctor':
       process.exitCode = await doctorCommand(rest);
       return;

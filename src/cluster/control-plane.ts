@@ -25,6 +25,9 @@ import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseServiceCidr } from '../apise
 import { ensureKubeletClientCert } from '../apiserver/kubelet-client.js';
 import { ensureServiceAccountKey } from '../pki/service-account-key.js';
 import { installServiceAccountTokens } from '../apiserver/auth/serviceaccount/index.js';
+import { loadEncryptionConfiguration } from '../apiserver/encryption/config.js';
+import { EncryptingStore } from '../apiserver/encryption/store.js';
+import { startAudit, type AuditOptions } from '../apiserver/audit/index.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -50,6 +53,10 @@ export interface ControlPlaneOptions {
   simulatedNodes?: SimulatedAgentOptions;
   /** A real node agent on this machine, in this process (`skiff up`). */
   localAgent?: Omit<LocalAgentOptions, 'clusterCA'>;
+  /** An EncryptionConfiguration file: the resources it names are encrypted at rest (--encryption-provider-config). */
+  encryptionProviderConfig?: string;
+  /** The audit log (--audit-log-path and friends). */
+  audit?: AuditOptions;
 }
 
 export interface ControlPlane {
@@ -73,16 +80,20 @@ function advertiseAddress(bind: string | undefined): string {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  const [pki, saKey, store] = await Promise.all([
+  // Configuration errors surface before anything is opened.
+  const transformers = opts.encryptionProviderConfig ? await loadEncryptionConfiguration(opts.encryptionProviderConfig) : undefined;
+  const audit = opts.audit ? await startAudit(opts.audit) : undefined;
+  const [pki, saKey, backend] = await Promise.all([
     ensurePki(opts.dataDir, { hosts: opts.hosts }),
     ensureServiceAccountKey(opts.dataDir),
     opts.storage === 'etcd'
       ? openStore({ kind: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix })
       : openStore({ kind: 'sqlite', path: join(opts.dataDir, 'state.db') }),
   ]);
+  const store = transformers ? new EncryptingStore(backend, transformers) : backend;
   const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
   const kubeletClient = await ensureKubeletClientCert(opts.dataDir, pki);
-  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient });
+  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient, audit });
   installServiceAccountTokens(server, { privateKey: saKey.privateKey });
   await server.start();
   const client = new InProcessClient(server);
@@ -118,6 +129,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       compactor.stop();
       await Promise.all(components.map((c) => c.stop()));
       await server.close();
+      await audit?.backend.close();
       await store.close();
     },
   };

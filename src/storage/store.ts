@@ -20,6 +20,11 @@ export interface KeyValue {
   createRevision: number;
   /** Revision of the key's last change. */
   modRevision: number;
+  /**
+   * Set by an encrypting store when the value was read with a key that is no longer the primary
+   * one: an update rewrites it even when nothing else changed (upstream's stale read).
+   */
+  stale?: true;
 }
 
 export interface WatchEvent {
