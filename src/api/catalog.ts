@@ -22,6 +22,7 @@ const DEFINITION_PACKAGE: Record<string, string> = {
   'storage.k8s.io': 'io.k8s.api.storage',
   'apiextensions.k8s.io': 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions',
   'admissionregistration.k8s.io': 'io.k8s.api.admissionregistration',
+  'certificates.k8s.io': 'io.k8s.api.certificates',
 };
 
 const REPLICAS_SCALE: ScaleSpec = {
@@ -42,6 +43,7 @@ interface EntryOptions {
   finalize?: boolean;
   binding?: boolean;
   eviction?: boolean;
+  approval?: boolean;
 }
 
 function entry(group: string, version: string, kind: string, plural: string, o: EntryOptions = {}): ResourceEntry {
@@ -57,7 +59,7 @@ function entry(group: string, version: string, kind: string, plural: string, o: 
     categories: o.categories ?? [],
     verbs: o.verbs ?? STANDARD_VERBS,
     definition: `${DEFINITION_PACKAGE[group]}.${version}.${kind}`,
-    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}), ...(o.binding ? { binding: true } : {}), ...(o.eviction ? { eviction: true } : {}) },
+    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}), ...(o.binding ? { binding: true } : {}), ...(o.eviction ? { eviction: true } : {}), ...(o.approval ? { approval: true } : {}) },
     hasSpec: o.hasSpec ?? false,
   };
 }
@@ -147,6 +149,9 @@ export const builtinResources: ResourceEntry[] = [
   entry('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', { ...CLUSTER, categories: ['api-extensions'] }),
   entry('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', { ...CLUSTER, categories: ['api-extensions'], status: true, hasSpec: true }),
   entry('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', { ...CLUSTER, categories: ['api-extensions'], hasSpec: true }),
+  // certificates.k8s.io/v1
+  entry('certificates.k8s.io', 'v1', 'CertificateSigningRequest', 'certificatesigningrequests', { ...CLUSTER, shortNames: ['csr'], status: true, approval: true }),
+
   // apiextensions.k8s.io/v1
   entry('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', {
     ...CLUSTER,
@@ -164,6 +169,7 @@ export const GROUP_ORDER = [
   'events.k8s.io',
   'autoscaling',
   'batch',
+  'certificates.k8s.io',
   'networking.k8s.io',
   'policy',
   'rbac.authorization.k8s.io',
