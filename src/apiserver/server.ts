@@ -43,6 +43,7 @@ import type { UserInfo } from './auth/user.js';
 import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js';
 import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer } from './authz/types.js';
 import { CreateOnlyHandlers } from './create-only.js';
+import { BootstrapTokenAuthenticator } from './auth/bootstrap-token.js';
 import type { RequestInfo } from './request-info.js';
 
 export interface TlsOptions {
@@ -117,6 +118,7 @@ export class ApiServer {
 
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
+    this.tokenAuthenticators.push(new BootstrapTokenAuthenticator(this.cache));
     this.authorizer = opts.authorizer ?? alwaysAllow;
     const webhooks = { cache: this.cache, store: opts.store, registry: this.registry };
     // Upstream's recommended order. Each phase runs the plugins that take part in it in this order:
