@@ -22,6 +22,8 @@ import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
 import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseServiceCidr } from '../apiserver/admission/service-allocation.js';
 import { ensureKubeletClientCert } from '../apiserver/kubelet-client.js';
+import { ensureClusterInfo } from '../controllers/cluster-info.js';
+import { inProcessAccessCheck } from '../controllers/certificates/approver.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -83,6 +85,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
   await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port, serviceIp: firstServiceIp(parseServiceCidr(serviceCidr)) });
+  await ensureClusterInfo(client, { server: `https://${advertiseAddress(opts.bindAddress)}:${port}`, caCert: pki.caCert });
   const url = `https://127.0.0.1:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });
@@ -123,7 +126,7 @@ async function startComponents(server: ApiServer, client: InProcessClient, opts:
   const builders: { lease: string; build: () => Controller }[] = [
     {
       lease: 'kube-controller-manager',
-      build: () => new ControllerManager(componentClient(server, 'kube-controller-manager'), { caCert: pki.caCert, controllers: opts.controllers, settings: opts.controllerSettings }),
+      build: () => new ControllerManager(componentClient(server, 'kube-controller-manager'), { caCert: pki.caCert, caKey: pki.caKey, authorize: inProcessAccessCheck(server), controllers: opts.controllers, settings: opts.controllerSettings }),
     },
     { lease: 'kube-scheduler', build: () => schedulerComponent(componentClient(server, 'kube-scheduler')) },
   ];

@@ -26,6 +26,10 @@ import { TtlAfterFinishedController } from './ttl-after-finished.js';
 import { DisruptionController } from './disruption.js';
 import { NodeIpamController } from './node-ipam.js';
 import { ResourceQuotaController } from './resourcequota.js';
+import { BootstrapSigner } from './bootstrap/signer.js';
+import { TokenCleaner } from './bootstrap/tokencleaner.js';
+import { CsrApprovingController, type AccessCheck } from './certificates/approver.js';
+import { CsrSigningController } from './certificates/signer.js';
 
 export interface Controller {
   start(): unknown;
@@ -35,6 +39,10 @@ export interface Controller {
 export interface ControllerManagerOptions {
   /** The cluster CA, published in every namespace. */
   caCert: string;
+  /** The cluster CA's key: csrsigning signs with it (without it csrsigning does not run). */
+  caKey?: string;
+  /** Answers csrapproving's access checks while the API server serves no SubjectAccessReview. */
+  authorize?: (check: AccessCheck) => boolean;
   /** Controllers to run by name; `*` (the default) is all of them, `-name` turns one off. */
   controllers?: string[];
   /** Per-controller option overrides (tests shorten periods with them). */
@@ -75,6 +83,10 @@ const CONTROLLERS: Record<string, Factory> = {
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, settings(o, 'ttl-after-finished')),
   disruption: (ctx, o) => new DisruptionController(ctx, settings(o, 'disruption')),
   resourcequota: (ctx, o) => new ResourceQuotaController(ctx, settings(o, 'resourcequota')),
+  bootstrapsigner: (ctx, o) => new BootstrapSigner(ctx, settings(o, 'bootstrapsigner')),
+  tokencleaner: (ctx, o) => new TokenCleaner(ctx, settings(o, 'tokencleaner')),
+  csrapproving: (ctx, o) => new CsrApprovingController(ctx, { ...settings(o, 'csrapproving'), authorize: o.authorize }),
+  csrsigning: (ctx, o) => (o.caKey ? new CsrSigningController(ctx, { ...settings(o, 'csrsigning'), ca: { cert: o.caCert, key: o.caKey } }) : { start: () => undefined, stop: () => undefined }),
 };
 
 function settings<T>(o: ControllerManagerOptions, name: string): T {
