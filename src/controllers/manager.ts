@@ -30,6 +30,7 @@ import { BootstrapSigner } from './bootstrap/signer.js';
 import { TokenCleaner } from './bootstrap/tokencleaner.js';
 import { CsrApprovingController, type AccessCheck } from './certificates/approver.js';
 import { CsrSigningController } from './certificates/signer.js';
+import { CsrCleaner } from './certificates/cleaner.js';
 
 export interface Controller {
   start(): unknown;
@@ -86,6 +87,7 @@ const CONTROLLERS: Record<string, Factory> = {
   bootstrapsigner: (ctx, o) => new BootstrapSigner(ctx, settings(o, 'bootstrapsigner')),
   tokencleaner: (ctx, o) => new TokenCleaner(ctx, settings(o, 'tokencleaner')),
   csrapproving: (ctx, o) => new CsrApprovingController(ctx, { ...settings(o, 'csrapproving'), authorize: o.authorize }),
+  csrcleaner: (ctx, o) => new CsrCleaner(ctx, settings(o, 'csrcleaner')),
   csrsigning: (ctx, o) => (o.caKey ? new CsrSigningController(ctx, { ...settings(o, 'csrsigning'), ca: { cert: o.caCert, key: o.caKey } }) : { start: () => undefined, stop: () => undefined }),
 };
 
