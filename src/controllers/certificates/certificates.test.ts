@@ -105,3 +105,23 @@ test('node client CSRs from an allowed bootstrapper and from the node itself are
   await Promise.all([approver.stop(), signer.stop()]);
   informers.stop();
 });
+
+test('the cleaner deletes pending CSRs after a day and decided ones an hour after the decision', async () => {
+  const { cleanupTime, CsrCleaner } = await import('./cleaner.js');
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const meta = { name: 'x', creationTimestamp: '2026-01-01T00:00:00Z' };
+  assert.equal(cleanupTime({ metadata: meta }), t0 + 24 * 3600_000);
+  assert.equal(cleanupTime({ metadata: meta, status: { conditions: [{ type: 'Denied', status: 'True', lastUpdateTime: '2026-01-01T01:00:00Z' }] } }), t0 + 2 * 3600_000);
+  assert.equal(cleanupTime({ metadata: meta, status: { conditions: [{ type: 'Approved', status: 'True', lastUpdateTime: '2026-01-01T00:10:00Z' }] } }), Infinity, 'approved, waiting for its certificate');
+
+  const informers = new SharedInformers(cluster.client);
+  // A clock a day ahead: every pending CSR is due.
+  const ctx = newControllerContext(cluster.client, informers, { now: () => Date.now() + 25 * 3600_000 });
+  const cleaner = new CsrCleaner(ctx);
+  await cluster.client.create(CSRS, '', await csrFor('stale', 'someone', { org: ['devs'], signer: 'example.com/x', usages: ['client auth'] }));
+  informers.start();
+  await cleaner.start();
+  await eventually('the stale CSR to go', async () => !(await cluster.client.list(CSRS, '')).items.some((c) => c.metadata?.name === 'stale'));
+  await cleaner.stop();
+  informers.stop();
+});
