@@ -85,7 +85,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
   await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port, serviceIp: firstServiceIp(parseServiceCidr(serviceCidr)) });
-  await ensureClusterInfo(client, { server: `https://${advertiseAddress(opts.bindAddress)}:${port}`, caCert: pki.caCert });
+  const advertised = advertiseAddress(opts.bindAddress);
+  await ensureClusterInfo(client, { server: `https://${advertised.includes(':') ? `[${advertised}]` : advertised}:${port}`, caCert: pki.caCert });
   const url = `https://127.0.0.1:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });
