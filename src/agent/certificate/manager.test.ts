@@ -56,6 +56,8 @@ test('a node past its deadline asks for a new certificate as itself, which is ap
     const manager = new ClientCertificateManager(node, creds, {
       nodeName: 'n1',
       root,
+      // The earliest deadline (70%), which such a certificate has passed already.
+      random: () => 0,
       onRotated: (c) => {
         manager.stop();
         resolve(c);
