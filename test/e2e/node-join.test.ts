@@ -158,6 +158,11 @@ describe('node join with a bootstrap token', () => {
     assert.match(await kubectlOk(s, ['get', 'csr', 'refused']), /refused\s+.*\s+Denied$/m);
     const cond = JSON.parse(await kubectlOk(s, ['get', 'csr', 'manual', '-o', 'json'])).status.conditions[0];
     assert.equal(cond.reason, 'KubectlApprove');
+    const described = await kubectlOk(s, ['describe', 'csr', 'manual']);
+    assert.match(described, /Requesting User:\s+kubernetes-admin/);
+    assert.match(described, /Signer:\s+kubernetes.io\/kube-apiserver-client/);
+    assert.match(described, /Status:\s+Approved,Issued/);
+    assert.match(described, /Common Name:\s+manual/);
   });
 
   it('a wrong token fails with a clear error', async () => {
