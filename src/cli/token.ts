@@ -7,7 +7,10 @@ import { join, resolve } from 'node:path';
 import { ApiError } from '../api/errors.js';
 import { HttpsClient } from '../client/https.js';
 import {
+  CLUSTER_INFO,
+  CLUSTER_INFO_NAMESPACE,
   DEFAULT_NODE_TOKEN_GROUP,
+  KUBECONFIG_KEY,
   EXTRA_GROUP_RE,
   generateToken,
   parseToken,
@@ -18,11 +21,14 @@ import {
   tokenSecret,
 } from '../cluster-bootstrap/token.js';
 import { durationMs, UsageError } from './flags.js';
+import { parse as parseYaml } from 'yaml';
+import { caCertHash } from '../agent/certificate/bootstrap.js';
 
 const SECRETS = { group: '', version: 'v1', resource: 'secrets' };
+const CONFIG_MAPS = { group: '', version: 'v1', resource: 'configmaps' };
 const USAGES = ['signing', 'authentication'];
 
-export const TOKEN_USAGE = `skiff token create [--ttl 24h] [--description TEXT] [--groups G,...] [--usages signing,authentication]
+export const TOKEN_USAGE = `skiff token create [TOKEN] [--ttl 24h] [--description TEXT] [--groups G,...] [--usages signing,authentication] [--print-join-command]
 skiff token list
 skiff token delete TOKEN-ID|TOKEN ...
   --data-dir DIR          the control plane's data dir, whose admin kubeconfig is used (default $SKIFF_DATA_DIR or ./.skiff)
@@ -49,6 +55,7 @@ export async function tokenCommand(argv: string[]): Promise<void> {
       description: { type: 'string' },
       groups: { type: 'string' },
       usages: { type: 'string' },
+      'print-join-command': { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -71,7 +78,15 @@ export async function tokenCommand(argv: string[]): Promise<void> {
       if (args[0] && !given) throw new UsageError(`the token ${JSON.stringify(args[0])} is not of the form [a-z0-9]{6}.[a-z0-9]{16}`);
       const t = given ?? generateToken();
       await client.create(SECRETS, TOKEN_NAMESPACE, tokenSecret({ ...t, usages, extraGroups: groups, description: values.description, expiration: ttl > 0 ? new Date(Date.now() + ttl) : undefined }));
-      console.log(`${t.id}.${t.secret}`);
+      if (!values['print-join-command']) {
+        console.log(`${t.id}.${t.secret}`);
+        return;
+      }
+      // The address cluster-info advertises, and the pin of the CA it carries, as kubeadm prints them.
+      const info = await client.get(CONFIG_MAPS, CLUSTER_INFO_NAMESPACE, CLUSTER_INFO);
+      const cluster = (parseYaml(String(info.data?.[KUBECONFIG_KEY] ?? '')) as { clusters?: { cluster?: Record<string, string> }[] })?.clusters?.[0]?.cluster ?? {};
+      const ca = Buffer.from(cluster['certificate-authority-data'] ?? '', 'base64').toString('utf8');
+      console.log(`skiff agent --server ${cluster.server} --token ${t.id}.${t.secret} --discovery-token-ca-cert-hash ${caCertHash(ca)}`);
       return;
     }
     if (sub === 'list') {

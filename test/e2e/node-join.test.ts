@@ -104,6 +104,10 @@ describe('node join with a bootstrap token', () => {
     const row = list.stdout.split('\n').find((l) => l.startsWith(token));
     assert.ok(row, list.stdout);
     assert.match(row, /authentication,signing\s+e2e join\s+system:bootstrappers:kubeadm:default-node-token/);
+    const printed = await skiff(['token', 'create', '--data-dir', s.dataDir, '--print-join-command']);
+    assert.equal(printed.code, 0, printed.stderr);
+    const ca = await readFile(join(s.dataDir, 'pki', 'ca.crt'), 'utf8');
+    assert.match(printed.stdout.trim(), new RegExp(`^skiff agent --server https://127\\.0\\.0\\.1:${s.port} --token [a-z0-9]{6}\\.[a-z0-9]{16} --discovery-token-ca-cert-hash ${caCertHash(ca)}$`));
     assert.match(list.stdout, /^TOKEN\s+TTL\s+EXPIRES\s+USAGES\s+DESCRIPTION\s+EXTRA GROUPS/);
   });
 
