@@ -47,12 +47,13 @@ function isNodeClientCert(csr: KubeObject, req: CertificateRequestInfo): boolean
 }
 
 const RECOGNIZERS: Recognizer[] = [
-  { subresource: 'nodeclient', message: 'Auto approving kubelet client certificate after SubjectAccessReview.', recognize: isNodeClientCert },
+  // A node renewing its own certificate is asked about first, as upstream.
   {
     subresource: 'selfnodeclient',
     message: 'Auto approving self kubelet client certificate after SubjectAccessReview.',
     recognize: (csr, req) => isNodeClientCert(csr, req) && csr.spec?.username === req.commonName,
   },
+  { subresource: 'nodeclient', message: 'Auto approving kubelet client certificate after SubjectAccessReview.', recognize: isNodeClientCert },
 ];
 
 export class CsrApprovingController extends InformerController {
@@ -110,7 +111,7 @@ export class CsrApprovingController extends InformerController {
             uid: check.uid,
             groups: check.groups,
             extra: check.extra,
-            resourceAttributes: { group: check.group, resource: check.resource, subresource, verb: check.verb },
+            resourceAttributes: { group: check.group, version: '*', resource: check.resource, subresource, verb: check.verb },
           },
         });
         return review.status?.allowed === true;
