@@ -24,6 +24,7 @@ const DEFINITION_PACKAGE: Record<string, string> = {
   'admissionregistration.k8s.io': 'io.k8s.api.admissionregistration',
   'authentication.k8s.io': 'io.k8s.api.authentication',
   'authorization.k8s.io': 'io.k8s.api.authorization',
+  'certificates.k8s.io': 'io.k8s.api.certificates',
 };
 
 const REPLICAS_SCALE: ScaleSpec = {
@@ -45,6 +46,7 @@ interface EntryOptions {
   binding?: boolean;
   eviction?: boolean;
   createOnly?: Record<string, { group: string; version: string; kind: string }>;
+  approval?: boolean;
 }
 
 function entry(group: string, version: string, kind: string, plural: string, o: EntryOptions = {}): ResourceEntry {
@@ -60,7 +62,7 @@ function entry(group: string, version: string, kind: string, plural: string, o: 
     categories: o.categories ?? [],
     verbs: o.verbs ?? STANDARD_VERBS,
     definition: `${DEFINITION_PACKAGE[group]}.${version}.${kind}`,
-    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}), ...(o.binding ? { binding: true } : {}), ...(o.eviction ? { eviction: true } : {}), ...(o.createOnly ? { createOnly: o.createOnly } : {}) },
+    subresources: { ...(o.status ? { status: true } : {}), ...(o.scale ? { scale: o.scale } : {}), ...(o.finalize ? { finalize: true } : {}), ...(o.binding ? { binding: true } : {}), ...(o.eviction ? { eviction: true } : {}), ...(o.createOnly ? { createOnly: o.createOnly } : {}), ...(o.approval ? { approval: true } : {}) },
     hasSpec: o.hasSpec ?? false,
   };
 }
@@ -158,6 +160,9 @@ export const builtinResources: ResourceEntry[] = [
   entry('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', { ...CLUSTER, verbs: ['create'] }),
   entry('authorization.k8s.io', 'v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', { ...CLUSTER, verbs: ['create'] }),
   entry('authorization.k8s.io', 'v1', 'SubjectAccessReview', 'subjectaccessreviews', { ...CLUSTER, verbs: ['create'] }),
+  // certificates.k8s.io/v1
+  entry('certificates.k8s.io', 'v1', 'CertificateSigningRequest', 'certificatesigningrequests', { ...CLUSTER, shortNames: ['csr'], status: true, approval: true }),
+
   // apiextensions.k8s.io/v1
   entry('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', {
     ...CLUSTER,
@@ -177,6 +182,7 @@ export const GROUP_ORDER = [
   'authorization.k8s.io',
   'autoscaling',
   'batch',
+  'certificates.k8s.io',
   'networking.k8s.io',
   'policy',
   'rbac.authorization.k8s.io',

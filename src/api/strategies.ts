@@ -20,6 +20,7 @@ import { coreStrategies } from './validation/core.js';
 import { otherStrategies } from './validation/other.js';
 import { admissionPolicyStrategies } from './validation/admissionregistration-policy.js';
 import { admissionRegistrationWebhookStrategies } from './validation/admissionregistration-webhooks.js';
+import { certificatesStrategies } from './validation/certificates.js';
 
 const STRATEGIES: Record<string, Strategy> = {
   ...coreStrategies,
@@ -28,6 +29,7 @@ const STRATEGIES: Record<string, Strategy> = {
   ...otherStrategies,
   ...admissionPolicyStrategies,
   ...admissionRegistrationWebhookStrategies,
+  ...certificatesStrategies,
 };
 
 /** Kinds without rules of their own (custom resources, unknown kinds) get this: nothing to do. */

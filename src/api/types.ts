@@ -78,8 +78,8 @@ export interface Strategy {
    * (the binding only sets spec.nodeName), and upstream does not validate the spec again there.
    */
   validateStatusUpdate?(obj: KubeObject, old: KubeObject): StatusCause[];
-  /** Adjust a new object before it is stored (e.g. reset status, set a Pending phase). */
-  prepareForCreate?(obj: KubeObject): void;
+  /** Adjust a new object before it is stored (e.g. reset status, set a Pending phase); `user` is who creates it. */
+  prepareForCreate?(obj: KubeObject, user?: { name: string; uid?: string; groups: string[]; extra?: Record<string, string[]> }): void;
   /** Adjust an updated object before it is stored, given the stored one. */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
   /** Adjust an object being marked for deletion (e.g. a Namespace turns Terminating). */
@@ -108,6 +108,8 @@ export interface ResourceEntry {
     finalize?: boolean;
     binding?: boolean;
     eviction?: boolean;
+    /** A CertificateSigningRequest's status.conditions, writable only through /approval. */
+    approval?: boolean;
     /** Subresources that only take a POST (serviceaccounts/token), by name, with the kind they take and answer; served by CreateOnlyHandlers. */
     createOnly?: Record<string, { group: string; version: string; kind: string }>;
   };

@@ -45,6 +45,7 @@ function subresourcesOf(e: ResourceEntry): Subresource[] {
   if (e.subresources.scale) out.push({ name: 'scale', group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: subresourceVerbs('scale') });
   if (e.subresources.finalize) out.push({ name: 'finalize', group: '', version: 'v1', kind: 'Namespace', verbs: ['update'] });
   if (e.subresources.binding) out.push({ name: 'binding', group: '', version: 'v1', kind: 'Binding', verbs: ['create'] });
+  if (e.subresources.approval) out.push({ name: 'approval', group: e.group, version: e.version, kind: e.kind, verbs: ['get', 'patch', 'update'] });
   if (e.subresources.eviction) out.push({ name: 'eviction', group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
   for (const [name, gvk] of Object.entries(e.subresources.createOnly ?? {})) out.push({ name, ...gvk, verbs: ['create'] });
   if (hasPodStreams(e)) for (const s of POD_STREAM_SUBRESOURCES) out.push({ name: s.name, group: e.group, version: e.version, kind: s.kind, verbs: s.verbs });

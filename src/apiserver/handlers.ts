@@ -270,6 +270,7 @@ function isServedSubresource(entry: ResourceEntry, sub: string): boolean {
   if (sub === 'finalize') return !!entry.subresources.finalize;
   if (sub === 'binding') return !!entry.subresources.binding;
   if (sub === 'eviction') return !!entry.subresources.eviction;
+  if (sub === 'approval') return !!entry.subresources.approval;
   return !!entry.subresources.createOnly?.[sub];
 }
 

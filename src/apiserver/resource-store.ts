@@ -275,7 +275,7 @@ export class ResourceStore {
     delete meta.deletionGracePeriodSeconds;
     if (entry.hasSpec) meta.generation = 1;
     else delete meta.generation;
-    strategy.prepareForCreate?.(obj);
+    strategy.prepareForCreate?.(obj, ctx.user);
     this.validate(entry, obj, undefined);
     const admitted = await runValidatingAdmission(this.admission, attrs);
 
@@ -566,6 +566,11 @@ export class ResourceStore {
       next = { ...old, spec: { ...old.spec, nodeName: incoming.spec?.nodeName }, status: incoming.status };
       next.metadata = { ...old.metadata, annotations: incoming.metadata?.annotations };
       if (next.metadata.annotations === undefined) delete next.metadata.annotations;
+    } else if (subresource === 'approval' && entry.subresources.approval) {
+      // Approving or denying changes the conditions and nothing else (upstream's csrApprovalStrategy).
+      next = { ...old, status: { ...(old.status ?? {}), conditions: incoming.status?.conditions } };
+      if (next.status.conditions === undefined) delete next.status.conditions;
+      next.metadata = { ...old.metadata };
     } else if (subresource !== '') {
       throw errors.pathNotFound();
     } else {
@@ -760,7 +765,7 @@ export class ResourceStore {
   private validate(entry: ResourceEntry, obj: KubeObject, old: KubeObject | undefined, subresource = ''): void {
     const strategy = this.rules.strategy(entry);
     const own =
-      old && (subresource === 'status' || subresource === 'binding') && strategy.validateStatusUpdate
+      old && (subresource === 'status' || subresource === 'binding' || subresource === 'approval') && strategy.validateStatusUpdate
         ? strategy.validateStatusUpdate(obj, old)
         : (strategy.validate?.(obj, old) ?? []);
     const found: StatusCause[] = [...this.rules.metaCauses(entry, obj, old), ...own];

@@ -15,6 +15,9 @@ import type { ControllerSettings } from '../controllers/manager.js';
 import { doctorCommand, DOCTOR_USAGE } from '../agent/host/doctor.js';
 import { kubeconfigCommand, KUBECONFIG_USER_USAGE } from './kubeconfig-user.js';
 import { rewriteResources } from '../apiserver/encryption/rewrite.js';
+import { tokenCommand, TOKEN_USAGE } from './token.js';
+import { startNodeClient } from '../agent/certificate/node-client.js';
+import { JoinError } from '../agent/certificate/bootstrap.js';
 import { durationMs, parseBool, parseCount, simulatedNodeOptions, SIMULATED_NODE_FLAGS, SIMULATED_NODE_USAGE, UsageError } from './flags.js';
 
 const USAGE = `usage: skiff <command> [flags]
@@ -25,6 +28,7 @@ commands:
   agent     run this machine's node (or --simulated nodes) against a remote API server
   kubeconfig user  a kubeconfig for another user, signed by this cluster's CA (bind roles to it with RBAC)
   encryption rewrite   re-encrypt stored objects with the current primary key (after a key rotation)
+  token     manage bootstrap tokens nodes join with (create, list, delete), as kubeadm token
   doctor    check that this host can run real pods (crun, conmon, CNI, cgroups…); --fix applies safe fixes
   version   print the version
 
@@ -88,7 +92,12 @@ skiff agent flags:
   --server URL            override the kubeconfig's server
   --simulated             run simulated nodes instead of this machine's node
   --nodes N               how many simulated nodes (default 1)
+  --token TOKEN           join with a bootstrap token (skiff token create): discover the cluster at
+                          --server, get a node client certificate, keep it in <root-dir>/kubeconfig
+                          (reused on restart, rotated before it expires); --simulated joins one node
+  --discovery-token-ca-cert-hash sha256:HEX   pin the cluster CA's public key (repeatable)
 ${SIMULATED_NODE_USAGE}
+${TOKEN_USAGE}
 ${DOCTOR_USAGE}
 ${KUBECONFIG_USER_USAGE}`;
 
@@ -229,9 +238,19 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
 async function agent(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { simulated: { type: 'boolean' }, nodes: { type: 'string' }, kubeconfig: { type: 'string' }, server: { type: 'string' }, ...SIMULATED_NODE_FLAGS, ...AGENT_FLAGS },
+    options: {
+      simulated: { type: 'boolean' },
+      nodes: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      server: { type: 'string' },
+      token: { type: 'string' },
+      'discovery-token-ca-cert-hash': { type: 'string', multiple: true },
+      ...SIMULATED_NODE_FLAGS,
+      ...AGENT_FLAGS,
+    },
     strict: true,
   });
+  if (values.token !== undefined) return joinedAgent(values);
   const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
   if (!kubeconfig) throw new UsageError('skiff agent needs --kubeconfig FILE (or $KUBECONFIG)');
   const client = await HttpsClient.fromKubeconfig(resolve(kubeconfig), values.server);
@@ -273,6 +292,36 @@ async function encryption(argv: string[]): Promise<void> {
   }
 }
 
+/** `skiff agent --token`: a node that joins with a bootstrap token (or restarts with what it joined with). */
+async function joinedAgent(values: Record<string, any>): Promise<void> {
+  const log = (m: string) => console.error(`agent: ${m}`);
+  if (values.simulated) {
+    if (values.nodes !== undefined && values.nodes !== '1') throw new UsageError('--token joins one node: --nodes must be 1');
+    const simOpts = simulatedNodeOptions(1, values);
+    const nodeName = `${simOpts.namePrefix ?? 'sim-'}${simOpts.startIndex ?? 0}`;
+    const root = resolve((values['root-dir'] as string | undefined) ?? '/var/lib/skiff/agent');
+    const node = await startNodeClient({ root, nodeName, server: values.server, token: values.token, caCertHashes: values['discovery-token-ca-cert-hash'], log });
+    const sim = new SimulatedAgent(node.client, simOpts);
+    await sim.start();
+    console.log(`skiff agent: simulated node ${nodeName} ${node.joined ? 'joined' : 'running'} as system:node:${nodeName}`);
+    onSignals(async () => {
+      await sim.stop();
+      node.stop();
+    });
+    return;
+  }
+  if (values.nodes !== undefined) throw new UsageError('--nodes is for --simulated agents: a real agent runs this machine only');
+  const opts = agentOptions(values, '/var/lib/skiff/agent');
+  const nodeName = opts.nodeName ?? defaultNodeName();
+  const node = await startNodeClient({ root: opts.root, nodeName, server: values.server, token: values.token, caCertHashes: values['discovery-token-ca-cert-hash'], log });
+  const local = await startLocalAgent(node.client, { ...opts, nodeName, clusterCA: node.clusterCA });
+  console.log(`skiff agent: node ${local.agent.node.name} ${node.joined ? 'joined' : 'running'} (logs/exec on port ${local.port}), state in ${opts.root}`);
+  onSignals(async () => {
+    await local.stop();
+    node.stop();
+  });
+}
+
 /** The cluster CA from a kubeconfig: the agent lets in only clients it signed (the API server). */
 async function kubeconfigCA(path: string): Promise<string> {
   const doc = parseYaml(await readFile(path, 'utf8')) as { clusters?: { cluster?: Record<string, string> }[] };
@@ -312,6 +361,8 @@ async function main(): Promise<void> {
       return kubeconfigCommand(rest);
     case 'encryption':
       return encryption(rest);
+    case 'token':
+      return tokenCommand(rest);
     case 'doctor':
       process.exitCode = await doctorCommand(rest);
       return;
@@ -334,6 +385,10 @@ main().catch((err) => {
   if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
     console.error(`skiff: ${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
+  }
+  if (err instanceof JoinError) {
+    console.error(`skiff: joining the cluster failed: ${err.message}`);
+    process.exit(1);
   }
   if (err instanceof HostNotReadyError) {
     console.error(`skiff: ${err.message}\n(skiff doctor lists every check; skiff up --no-agent runs the control plane alone)`);

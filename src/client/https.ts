@@ -16,8 +16,11 @@ export interface HttpsClientOptions {
   server: string;
   /** PEM strings. */
   ca: string;
-  cert: string;
-  key: string;
+  /** The client certificate and key; absent when a bearer token authenticates. */
+  cert?: string;
+  key?: string;
+  /** A bearer token (a bootstrap token while a node joins). */
+  token?: string;
 }
 
 const AGGREGATED_DISCOVERY = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
@@ -48,11 +51,22 @@ interface Answer {
 
 export class HttpsClient implements Client {
   private readonly base: URL;
-  private readonly agent: Agent;
+  private agent: Agent;
 
-  constructor(opts: HttpsClientOptions) {
+  constructor(private readonly opts: HttpsClientOptions) {
     this.base = new URL(opts.server);
     this.agent = new Agent({ keepAlive: true, ca: opts.ca, cert: opts.cert, key: opts.key });
+  }
+
+  /**
+   * Presents a new client certificate from now on (a rotated one). Open connections, watches
+   * included, are closed so that every request is made again under the new identity, as client-go
+   * does when its certificate rotates.
+   */
+  setCredentials(cert: string, key: string): void {
+    const old = this.agent;
+    this.agent = new Agent({ keepAlive: true, ca: this.opts.ca, cert, key });
+    old.destroy();
   }
 
   /**
@@ -238,7 +252,7 @@ export class HttpsClient implements Client {
       hostname: this.base.hostname.replace(/^\[|\]$/g, ''),
       port: this.base.port || 443,
       path: this.base.pathname.replace(/\/$/, '') + path,
-      headers,
+      headers: this.opts.token ? { ...headers, Authorization: `Bearer ${this.opts.token}` } : headers,
       agent: this.agent,
     };
   }

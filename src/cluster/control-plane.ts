@@ -28,6 +28,8 @@ import { installServiceAccountTokens } from '../apiserver/auth/serviceaccount/in
 import { loadEncryptionConfiguration } from '../apiserver/encryption/config.js';
 import { EncryptingStore } from '../apiserver/encryption/store.js';
 import { startAudit, type AuditOptions } from '../apiserver/audit/index.js';
+import { ensureClusterInfo } from '../controllers/cluster-info.js';
+import { inProcessAccessCheck } from '../controllers/certificates/approver.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -99,6 +101,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
   await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port, serviceIp: firstServiceIp(parseServiceCidr(serviceCidr)) });
+  const advertised = advertiseAddress(opts.bindAddress);
+  await ensureClusterInfo(client, { server: `https://${advertised.includes(':') ? `[${advertised}]` : advertised}:${port}`, caCert: pki.caCert });
   const url = `https://127.0.0.1:${port}`;
   const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });
@@ -143,7 +147,7 @@ async function startComponents(server: ApiServer, client: InProcessClient, opts:
   const builders: { lease: string; build: () => Controller }[] = [
     {
       lease: 'kube-controller-manager',
-      build: () => new ControllerManager(componentClient(server, 'kube-controller-manager'), { caCert: pki.caCert, serviceAccountPrivateKey, controllers: opts.controllers, settings: opts.controllerSettings }),
+      build: () => new ControllerManager(componentClient(server, 'kube-controller-manager'), { caCert: pki.caCert, serviceAccountPrivateKey, caKey: pki.caKey, authorize: inProcessAccessCheck(server), controllers: opts.controllers, settings: opts.controllerSettings }),
     },
     { lease: 'kube-scheduler', build: () => schedulerComponent(componentClient(server, 'kube-scheduler')) },
   ];

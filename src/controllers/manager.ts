@@ -27,6 +27,11 @@ import { DisruptionController } from './disruption.js';
 import { NodeIpamController } from './node-ipam.js';
 import { ResourceQuotaController } from './resourcequota.js';
 import { ServiceAccountTokenController } from './serviceaccount-token.js';
+import { BootstrapSigner } from './bootstrap/signer.js';
+import { TokenCleaner } from './bootstrap/tokencleaner.js';
+import { CsrApprovingController, type AccessCheck } from './certificates/approver.js';
+import { CsrSigningController } from './certificates/signer.js';
+import { CsrCleaner } from './certificates/cleaner.js';
 
 export interface Controller {
   start(): unknown;
@@ -38,6 +43,10 @@ export interface ControllerManagerOptions {
   caCert: string;
   /** The service account signing key (PEM, sa.key); without it the serviceaccount-token controller does nothing. */
   serviceAccountPrivateKey?: string;
+  /** The cluster CA's key: csrsigning signs with it (without it csrsigning does not run). */
+  caKey?: string;
+  /** Answers csrapproving's access checks while the API server serves no SubjectAccessReview. */
+  authorize?: (check: AccessCheck) => boolean;
   /** Controllers to run by name; `*` (the default) is all of them, `-name` turns one off. */
   controllers?: string[];
   /** Per-controller option overrides (tests shorten periods with them). */
@@ -82,6 +91,11 @@ const CONTROLLERS: Record<string, Factory> = {
     o.serviceAccountPrivateKey
       ? new ServiceAccountTokenController(ctx, { ...settings(o, 'serviceaccount-token'), privateKey: o.serviceAccountPrivateKey, caCert: o.caCert })
       : { start: () => undefined, stop: () => undefined },
+  bootstrapsigner: (ctx, o) => new BootstrapSigner(ctx, settings(o, 'bootstrapsigner')),
+  tokencleaner: (ctx, o) => new TokenCleaner(ctx, settings(o, 'tokencleaner')),
+  csrapproving: (ctx, o) => new CsrApprovingController(ctx, { ...settings(o, 'csrapproving'), authorize: o.authorize }),
+  csrcleaner: (ctx, o) => new CsrCleaner(ctx, settings(o, 'csrcleaner')),
+  csrsigning: (ctx, o) => (o.caKey ? new CsrSigningController(ctx, { ...settings(o, 'csrsigning'), ca: { cert: o.caCert, key: o.caKey } }) : { start: () => undefined, stop: () => undefined }),
 };
 
 function settings<T>(o: ControllerManagerOptions, name: string): T {

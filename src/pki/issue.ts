@@ -157,3 +157,104 @@ export async function issueLeaf(ca: KeyPair, spec: LeafSpec, now = new Date()): 
   });
   return { cert: cert.toString('pem') + '\n', key: await privateKeyPem(keys.privateKey) };
 }
+
+/** What a signer puts in a certificate for a CertificateSigningRequest. */
+export interface RequestedCertificate {
+  /** The request's subject Name, DER, copied unchanged. */
+  subject: Uint8Array;
+  /** The request's SubjectPublicKeyInfo, DER. */
+  spki: Uint8Array;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  emailAddresses?: string[];
+  uris?: string[];
+  /** Key usages by their certificates.k8s.io names ('digital signature', 'client auth', ...). */
+  usages: string[];
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** A certificate for someone else's key (a CertificateSigningRequest's), signed by `ca`. */
+export async function signRequestedCertificate(ca: KeyPair, req: RequestedCertificate): Promise<string> {
+  const x509 = await loadX509();
+  const caCert = new x509.X509Certificate(ca.cert);
+  const signer = await importSigner(ca.key);
+  const publicKey = new x509.PublicKey(req.spki);
+  let keyUsage = 0;
+  const extended: string[] = [];
+  for (const u of req.usages) {
+    const flag = KEY_USAGE_FLAGS[u];
+    if (flag !== undefined) keyUsage |= x509.KeyUsageFlags[flag];
+    const eku = EXTENDED_KEY_USAGES[u];
+    if (eku) extended.push(eku);
+  }
+  const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const extensions: X509.Extension[] = [new x509.BasicConstraintsExtension(false, undefined, true)];
+  if (keyUsage) extensions.push(new x509.KeyUsagesExtension(keyUsage, true));
+  if (extended.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(extended));
+  extensions.push(caKeyId ? new x509.AuthorityKeyIdentifierExtension(caKeyId) : await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey));
+  const names: X509.JsonGeneralNames = [
+    ...(req.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(req.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+    ...(req.emailAddresses ?? []).map((value) => ({ type: 'email' as const, value })),
+    ...(req.uris ?? []).map((value) => ({ type: 'url' as const, value })),
+  ];
+  if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names));
+  const cert = await x509.X509CertificateGenerator.create({
+    subject: new x509.Name(req.subject),
+    issuer: caCert.subjectName,
+    publicKey,
+    signingKey: signer.key,
+    signingAlgorithm: signer.algorithm,
+    notBefore: req.notBefore,
+    notAfter: req.notAfter,
+    extensions,
+  });
+  return cert.toString('pem') + '\n';
+}
+
+// certificates.k8s.io key usages, as upstream's signer maps them (pkg/apis/certificates/helpers.go).
+const KEY_USAGE_FLAGS: Record<string, 'digitalSignature' | 'nonRepudiation' | 'keyEncipherment' | 'dataEncipherment' | 'keyAgreement' | 'keyCertSign' | 'cRLSign' | 'encipherOnly' | 'decipherOnly'> = {
+  'signing': 'digitalSignature',
+  'digital signature': 'digitalSignature',
+  'content commitment': 'nonRepudiation',
+  'key encipherment': 'keyEncipherment',
+  'key agreement': 'keyAgreement',
+  'data encipherment': 'dataEncipherment',
+  'cert sign': 'keyCertSign',
+  'crl sign': 'cRLSign',
+  'encipher only': 'encipherOnly',
+  'decipher only': 'decipherOnly',
+};
+const EXTENDED_KEY_USAGES: Record<string, string> = {
+  'any': '2.5.29.37.0',
+  'server auth': '1.3.6.1.5.5.7.3.1',
+  'client auth': '1.3.6.1.5.5.7.3.2',
+  'code signing': '1.3.6.1.5.5.7.3.3',
+  'email protection': '1.3.6.1.5.5.7.3.4',
+  's/mime': '1.3.6.1.5.5.7.3.4',
+  'ipsec end system': '1.3.6.1.5.5.7.3.5',
+  'ipsec tunnel': '1.3.6.1.5.5.7.3.6',
+  'ipsec user': '1.3.6.1.5.5.7.3.7',
+  'timestamping': '1.3.6.1.5.5.7.3.8',
+  'ocsp signing': '1.3.6.1.5.5.7.3.9',
+  'microsoft sgc': '1.3.6.1.4.1.311.10.3.3',
+  'netscape sgc': '2.16.840.1.113730.4.1',
+};
+
+/** A new P-256 key and a PKCS#10 request for it (what a kubelet sends to get its certificate). */
+export async function createCertificateRequest(subject: { commonName: string; organizations?: string[]; dnsNames?: string[]; ipAddresses?: string[] }): Promise<{ csr: string; key: string }> {
+  const x509 = await loadX509();
+  const keys = await newKeyPair();
+  const names: X509.JsonGeneralNames = [
+    ...(subject.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(subject.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [...(subject.organizations ?? []).map((o) => ({ O: [o] })), { CN: [subject.commonName] }],
+    keys,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
+  });
+  return { csr: csr.toString('pem') + '\n', key: await privateKeyPem(keys.privateKey) };
+}

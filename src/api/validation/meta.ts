@@ -49,6 +49,8 @@ const NAME_RULES: Record<string, NameFn> = {
   'ClusterRole.rbac.authorization.k8s.io': nameIsPathSegment,
   'RoleBinding.rbac.authorization.k8s.io': nameIsPathSegment,
   'ClusterRoleBinding.rbac.authorization.k8s.io': nameIsPathSegment,
+  // "We don't care what you call your certificate requests" (kubelets name theirs node-csr-<base64url>).
+  'CertificateSigningRequest.certificates.k8s.io': nameIsPathSegment,
 };
 
 export function nameRuleFor(gk: string): NameFn {

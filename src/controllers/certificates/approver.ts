@@ -1,0 +1,152 @@
+/**
+ * The CSR approving controller (upstream's csrapproving, pkg/controller/certificates/approver):
+ * approves kubelet client certificate requests (signer kube-apiserver-client-kubelet, CN
+ * system:node:<name>, O system:nodes, client auth usages) when their requester may create
+ * `certificatesigningrequests/nodeclient` (a bootstrapping node) or, for a node renewing its own
+ * certificate, `certificatesigningrequests/selfnodeclient`. Whether the requester may is asked
+ * with a SubjectAccessReview for the user recorded in the request's spec; while the API server
+ * serves no SubjectAccessReview, the `authorize` option answers instead.
+ */
+import type { KubeObject } from '../../api/types.js';
+import { ApiError } from '../../api/errors.js';
+import type { Informer } from '../../client/informer.js';
+import type { ResourceRef } from '../../client/interface.js';
+import { InformerController, type ControllerOptions } from '../informer-controller.js';
+import type { ControllerContext } from '../context.js';
+import type { CertificateRequestInfo } from '../../pki/pkcs10.js';
+import type { Attributes } from '../../apiserver/authz/types.js';
+import { APPROVED, CSRS, hasCertificate, isApproved, isDenied, KUBE_APISERVER_CLIENT_KUBELET_SIGNER, kubeletClientProblem, parsedRequest } from './csr.js';
+
+const SUBJECT_ACCESS_REVIEWS: ResourceRef = { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews' };
+
+/** Who asks, and for what: a SubjectAccessReview's spec. */
+export interface AccessCheck {
+  user: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+  verb: string;
+  group: string;
+  resource: string;
+  subresource: string;
+}
+
+export interface CsrApprovingOptions extends ControllerOptions {
+  /** Answers access checks while the API server serves no SubjectAccessReview (the API server's own authorizer). */
+  authorize?: (check: AccessCheck) => boolean | Promise<boolean>;
+}
+
+interface Recognizer {
+  subresource: string;
+  message: string;
+  recognize(csr: KubeObject, req: CertificateRequestInfo): boolean;
+}
+
+function isNodeClientCert(csr: KubeObject, req: CertificateRequestInfo): boolean {
+  return csr.spec?.signerName === KUBE_APISERVER_CLIENT_KUBELET_SIGNER && kubeletClientProblem(req, (csr.spec?.usages ?? []) as string[]) === '';
+}
+
+const RECOGNIZERS: Recognizer[] = [
+  // A node renewing its own certificate is asked about first, as upstream.
+  {
+    subresource: 'selfnodeclient',
+    message: 'Auto approving self kubelet client certificate after SubjectAccessReview.',
+    recognize: (csr, req) => isNodeClientCert(csr, req) && csr.spec?.username === req.commonName,
+  },
+  { subresource: 'nodeclient', message: 'Auto approving kubelet client certificate after SubjectAccessReview.', recognize: isNodeClientCert },
+];
+
+export class CsrApprovingController extends InformerController {
+  private readonly csrs: Informer;
+  /** Set once the API server answered that it serves no SubjectAccessReview. */
+  private noAccessReviews = false;
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly opts: CsrApprovingOptions = {},
+  ) {
+    super('csrapproving', { log: ctx.log, ...opts });
+    this.csrs = ctx.informers.informer(CSRS);
+    this.share(this.csrs);
+    const enqueue = (csr: KubeObject) => this.queue.add(csr.metadata!.name!);
+    this.csrs.onAdd(enqueue).onUpdate((_o, csr) => enqueue(csr));
+  }
+
+  override async reconcile(name: string): Promise<void> {
+    const csr = this.csrs.get(name);
+    if (!csr || isApproved(csr) || isDenied(csr) || hasCertificate(csr)) return;
+    const req = parsedRequest(csr);
+    if (!req) return;
+    const tried: string[] = [];
+    for (const r of RECOGNIZERS) {
+      if (!r.recognize(csr, req)) continue;
+      tried.push(r.subresource);
+      if (!(await this.allowed(csr, r.subresource))) continue;
+      const conditions = [...((csr.status?.conditions ?? []) as object[]), { type: APPROVED, status: 'True', reason: 'AutoApproved', message: r.message }];
+      await this.ctx.client.update(CSRS, '', { ...csr, status: { ...csr.status, conditions } }, { subresource: 'approval' });
+      return;
+    }
+    if (tried.length > 0) throw new Error(`recognized csr "${name}" as [${tried.join(' ')}] but subject access review was not approved`);
+  }
+
+  private async allowed(csr: KubeObject, subresource: string): Promise<boolean> {
+    const spec = csr.spec ?? {};
+    const check: AccessCheck = {
+      user: String(spec.username ?? ''),
+      uid: spec.uid,
+      groups: (spec.groups ?? []) as string[],
+      extra: spec.extra,
+      verb: 'create',
+      group: 'certificates.k8s.io',
+      resource: 'certificatesigningrequests',
+      subresource,
+    };
+    if (!this.noAccessReviews) {
+      try {
+        const review = await this.ctx.client.create(SUBJECT_ACCESS_REVIEWS, '', {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: {
+            user: check.user,
+            uid: check.uid,
+            groups: check.groups,
+            extra: check.extra,
+            resourceAttributes: { group: check.group, version: '*', resource: check.resource, subresource, verb: check.verb },
+          },
+        });
+        return review.status?.allowed === true;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 404)) throw err;
+        this.noAccessReviews = true;
+      }
+    }
+    return this.opts.authorize ? await this.opts.authorize(check) : false;
+  }
+}
+
+/**
+ * Access checks answered by an API server's own authorizer in this process (what a
+ * SubjectAccessReview would ask it), for while no SubjectAccessReview is served.
+ */
+export function inProcessAccessCheck(server: { authorize(a: Attributes): void }): (check: AccessCheck) => boolean {
+  return (check) => {
+    try {
+      server.authorize({
+        user: { name: check.user, uid: check.uid, groups: check.groups, extra: check.extra },
+        verb: check.verb,
+        resourceRequest: true,
+        path: '',
+        apiGroup: check.group,
+        apiVersion: '*',
+        resource: check.resource,
+        subresource: check.subresource,
+        namespace: '',
+        name: '',
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 403) return false;
+      throw err;
+    }
+  };
+}
