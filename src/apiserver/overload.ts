@@ -1,0 +1,209 @@
+/**
+ * What keeps the API server serving under hostile input and overload, after upstream's handler
+ * chain (server/config.go DefaultBuildHandlerChain) and its HTTP server settings:
+ *
+ * - connection limits (configure): request headers (with the request line, so also the URL)
+ *   at most MAX_HEADER_BYTES, and received within HEADERS_TIMEOUT_MS (upstream's ReadHeaderTimeout
+ *   is 32 s); a whole request, body included, received within REQUEST_RECEIVE_TIMEOUT_MS (a body
+ *   trickled byte by byte cannot hold a connection and its buffers for ever); idle keep-alive
+ *   connections closed after KEEP_ALIVE_TIMEOUT_MS. Node answers 431 and 408 itself.
+ * - a deadline for every request that is not long-running (WithRequestDeadline and
+ *   WithTimeoutForNonLongRunningRequests): 60 s, or less with `?timeout=`, then a 504 Timeout Status;
+ * - API Priority and Fairness (flowcontrol/): seats, fair queues, 429 when full.
+ *
+ * Request bodies are limited to 3 MiB where they are read (codec.ts readBody, 413) and their
+ * nesting depth where they are decoded (nesting.ts, 400). There is no cap on the number of
+ * connections (upstream has none either); every connection is bounded by the timeouts above.
+ */
+import type http from 'node:http';
+import type https from 'node:https';
+import type { ServerResponse } from 'node:http';
+import { errors } from '../api/errors.js';
+import { GO_DURATION_RE, goDurationMs } from '../api/go-duration.js';
+import type { UserInfo } from './auth/user.js';
+import type { RequestInfo } from './request-info.js';
+import { FlowControl, type Classification, type FlowControlOptions } from './flowcontrol/flow-control.js';
+import type { Waiter } from './flowcontrol/priority-level.js';
+
+/** Node's default is 16 KiB; upstream (Go) allows 1 MiB. 64 KiB fits large bearer tokens (OIDC, many groups). */
+export const MAX_HEADER_BYTES = 64 * 1024;
+/** Upstream's ReadHeaderTimeout. */
+export const HEADERS_TIMEOUT_MS = 32_000;
+/** A request's headers and body must arrive within this (a 3 MiB body over a slow link fits easily). */
+export const REQUEST_RECEIVE_TIMEOUT_MS = 60_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** Upstream's --request-timeout default. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** Upstream's BasicLongRunningRequestCheck (verbs watch and proxy; these subresources). */
+const LONG_RUNNING_SUBRESOURCES = new Set(['attach', 'exec', 'proxy', 'log', 'portforward']);
+
+export function isLongRunning(info: RequestInfo): boolean {
+  return info.verb === 'watch' || info.verb === 'proxy' || (info.isResourceRequest && LONG_RUNNING_SUBRESOURCES.has(info.subresource));
+}
+
+export interface OverloadOptions extends FlowControlOptions {
+  /** The longest a non-long-running request may take (default 60 s). */
+  requestTimeoutMs?: number;
+}
+
+/** A request that was admitted: what finish() gives back. */
+export interface Admission {
+  c: Classification | undefined;
+  timer: NodeJS.Timeout | undefined;
+  res: ServerResponse | undefined;
+  released: boolean;
+}
+
+/** Long-running requests other than watches: no seat, no deadline. */
+const UNTRACKED: Admission = Object.freeze({ c: undefined, timer: undefined, res: undefined, released: true }) as Admission;
+
+/** admit()'s answer when it has answered the request itself (429). */
+export const REJECTED = null;
+
+/**
+ * The response of a request that timed out: what the handler writes later goes nowhere, as
+ * upstream's timeoutWriter (the handler is not stopped: JavaScript cannot stop it).
+ */
+function silence(res: ServerResponse): void {
+  const noop = function (this: ServerResponse) {
+    return this;
+  };
+  const r = res as unknown as Record<string, unknown>;
+  r.writeHead = noop;
+  r.setHeader = noop;
+  r.flushHeaders = noop;
+  r.write = () => true;
+  r.end = noop;
+  r.destroy = noop;
+}
+
+export class OverloadProtection {
+  readonly flowControl: FlowControl;
+  private readonly requestTimeoutMs: number;
+
+  constructor(opts: OverloadOptions = {}) {
+    this.flowControl = new FlowControl(opts);
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  }
+
+  /** The options a server needs from its creation (Node reads maxHeaderSize only then). */
+  static serverOptions(): { maxHeaderSize: number } {
+    return { maxHeaderSize: MAX_HEADER_BYTES };
+  }
+
+  /** Connection-level limits of a listening server. */
+  configure(server: http.Server | https.Server): void {
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.requestTimeout = REQUEST_RECEIVE_TIMEOUT_MS;
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  }
+
+  /**
+   * Admits a request: arms its deadline and takes a seat of its priority level (waiting in a queue
+   * if need be). Returns REJECTED after answering 429 itself; otherwise what finish() must get once
+   * the handler is done (for a watch: once it is set up, as upstream counts watches only then).
+   * Throws 400 for a malformed `timeout` parameter.
+   */
+  admit(res: ServerResponse, user: UserInfo, info: RequestInfo, query: URLSearchParams): Admission | typeof REJECTED | Promise<Admission | typeof REJECTED> {
+    const longRunning = isLongRunning(info);
+    // Upstream does not hold seats for long-running requests other than watches, nor time them out.
+    if (longRunning && info.verb !== 'watch') return UNTRACKED;
+    const ms = longRunning ? 0 : this.timeoutOf(query);
+    const c = this.flowControl.classify(user, info);
+    res.setHeader('X-Kubernetes-PF-FlowSchema-UID', c.schema.uid);
+    res.setHeader('X-Kubernetes-PF-PriorityLevel-UID', c.level.uid);
+    const a: Admission = { c, timer: undefined, res, released: false };
+    if (ms > 0) a.timer = setTimeout(() => this.timedOut(a), ms);
+    let waiter: Waiter | undefined;
+    const seat = this.flowControl.acquire(c, (w) => (waiter = w));
+    if (seat === true) return a;
+    if (seat === false) return this.reject(a);
+    const gone = () => {
+      if (waiter) this.flowControl.abandon(c, waiter);
+      a.released = true;
+    };
+    res.once('close', gone);
+    return seat.then((admitted) => {
+      res.off('close', gone);
+      if (a.released) {
+        // The client left while it waited: give the seat it just got back.
+        if (admitted) this.flowControl.release(c);
+        this.finish(a);
+        return REJECTED;
+      }
+      if (admitted) return a;
+      return this.reject(a);
+    });
+  }
+
+  /** Gives back the request's seat and disarms its deadline. Safe to call twice. */
+  finish(a: Admission | typeof REJECTED): void {
+    if (!a || a === UNTRACKED) return;
+    if (a.timer) {
+      clearTimeout(a.timer);
+      a.timer = undefined;
+    }
+    if (!a.released) {
+      a.released = true;
+      this.flowControl.release(a.c!);
+    }
+  }
+
+  /** Upstream's tooManyRequests: plain text, Retry-After 1. */
+  private reject(a: Admission): typeof REJECTED {
+    if (a.timer) clearTimeout(a.timer);
+    a.released = true;
+    const res = a.res!;
+    if (!res.headersSent && !res.destroyed) {
+      const body = 'Too many requests, please try again later.\n';
+      res.writeHead(429, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
+        'Retry-After': '1',
+        'Content-Length': String(Buffer.byteLength(body)),
+      });
+      res.end(body);
+    }
+    return REJECTED;
+  }
+
+  /** Upstream's WithRequestDeadline: `?timeout=` (a Go duration) shortens the server's timeout, never lengthens it. */
+  private timeoutOf(query: URLSearchParams): number {
+    let ms = this.requestTimeoutMs;
+    const t = query.get('timeout');
+    if (t !== null && t !== '') {
+      if (!GO_DURATION_RE.test(t)) {
+        const why = /^[-+]?(\d+(\.\d*)?|\.\d+)$/.test(t) ? 'missing unit in duration' : 'invalid duration';
+        throw errors.badRequest(`invalid timeout specified in the request URL - time: ${why} ${JSON.stringify(t)}`);
+      }
+      const asked = goDurationMs(t);
+      // 0 (or less) means "no timeout of the client's own": the server's still applies.
+      if (asked > 0 && asked < ms) ms = asked;
+    }
+    return ms;
+  }
+
+  /**
+   * Upstream's timeout filter answers 504 and leaves the handler running; its seat is given back
+   * here, so that a handler stuck for ever cannot hold a seat for ever.
+   */
+  private timedOut(a: Admission): void {
+    a.timer = undefined;
+    this.finish(a);
+    const res = a.res!;
+    if (res.writableEnded || res.destroyed) return;
+    if (res.headersSent) {
+      // Part of the answer is out: the only way to tell the client is to cut the connection.
+      res.destroy();
+      silence(res);
+      return;
+    }
+    const status = errors.timeout('Timeout: request did not complete within the allotted timeout').toStatus();
+    status.details = {};
+    const body = JSON.stringify(status) + '\n';
+    res.writeHead(504, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Content-Length': String(Buffer.byteLength(body)) });
+    res.end(body);
+    silence(res);
+  }
+}
