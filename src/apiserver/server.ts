@@ -44,6 +44,7 @@ import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js
 import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer } from './authz/types.js';
 import { CreateOnlyHandlers } from './create-only.js';
 import type { RequestInfo } from './request-info.js';
+import { OverloadProtection, REJECTED, type OverloadOptions } from './overload.js';
 
 export interface TlsOptions {
   cert: string;
@@ -65,6 +66,8 @@ export interface ApiServerOptions {
   authorizer?: Authorizer;
   /** Requests without credentials are system:anonymous (default, as upstream) rather than refused with 401. */
   anonymous?: boolean;
+  /** Request deadlines and priority-and-fairness seats (upstream's defaults when absent). */
+  overload?: OverloadOptions;
 }
 
 export type { UserInfo } from './auth/user.js';
@@ -104,6 +107,8 @@ export class ApiServer {
   /** Bearer token authenticators, asked in order (service account tokens, bootstrap tokens). */
   readonly tokenAuthenticators: TokenAuthenticator[] = [];
   authorizer: Authorizer;
+  /** Limits on connections, request deadlines and in-flight requests (API Priority and Fairness). */
+  readonly overload: OverloadProtection;
   private readonly customResources: CustomResourceServing;
   private crdControllers: (CrdNamingController | CrdFinalizer)[] = [];
   private server: http.Server | https.Server | undefined;
@@ -118,6 +123,7 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {
     this.cache = new WatchCache(opts.store);
     this.authorizer = opts.authorizer ?? alwaysAllow;
+    this.overload = new OverloadProtection(opts.overload);
     const webhooks = { cache: this.cache, store: opts.store, registry: this.registry };
     // Upstream's recommended order. Each phase runs the plugins that take part in it in this order:
     // mutating (namespace lifecycle, limit defaults, service account, priority, tolerations, then
@@ -168,17 +174,14 @@ export class ApiServer {
     };
     const tls = this.opts.tls;
     this.server = tls
-      ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, handler)
-      : http.createServer(handler);
+      ? https.createServer({ ...OverloadProtection.serverOptions(), cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, handler)
+      : http.createServer(OverloadProtection.serverOptions(), handler);
     // exec, attach and port-forward arrive as upgrades (websocket, SPDY).
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
       this.handleUpgrade(req, socket, head).catch((err) => writeUpgradeError(socket, err));
     });
-    // Watches and log streams are long-lived; Node's default request timeout would cut them.
-    this.server.requestTimeout = 0;
-    this.server.headersTimeout = 60_000;
-    this.server.keepAliveTimeout = 65_000;
+    this.overload.configure(this.server);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
@@ -266,16 +269,22 @@ export class ApiServer {
 
     const user = await this.authenticate(req);
     const info = parseRequestInfo(method, path, query);
-    this.authorize(attributesOf(user, info, query));
-    if (this.serveHealth(path, res)) return;
-    if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
+    const admission = await this.overload.admit(res, user, info, query);
+    if (admission === REJECTED) return;
+    try {
+      this.authorize(attributesOf(user, info, query));
+      if (this.serveHealth(path, res)) return;
+      if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
 
-    if (!info.isResourceRequest) return this.serveNonResource(req, res, path);
+      if (!info.isResourceRequest) return this.serveNonResource(req, res, path);
 
-    if (isPodStreamRequest(info)) return this.podStreams.serve(req, res, info, query);
-    const entry = this.registry.lookup(info.group, info.version, info.resource);
-    if (!entry) throw errors.pathNotFound();
-    await handleResource(this.deps, req, res, info, entry, query, user);
+      if (isPodStreamRequest(info)) return await this.podStreams.serve(req, res, info, query);
+      const entry = this.registry.lookup(info.group, info.version, info.resource);
+      if (!entry) throw errors.pathNotFound();
+      await handleResource(this.deps, req, res, info, entry, query, user);
+    } finally {
+      this.overload.finish(admission);
+    }
   }
 
   /** An upgrade request: only the pod streams take one; the rest are refused as an HTTP answer. */
