@@ -4,8 +4,9 @@
  *
  * - connection limits (configure): request headers (with the request line, so also the URL)
  *   at most MAX_HEADER_BYTES, and received within HEADERS_TIMEOUT_MS (upstream's ReadHeaderTimeout
- *   is 32 s); a whole request, body included, received within REQUEST_RECEIVE_TIMEOUT_MS (a body
- *   trickled byte by byte cannot hold a connection and its buffers for ever); idle keep-alive
+ *   is 32 s); a whole request, body included, received within the request timeout (upstream's
+ *   timeout filter fails body reads after the deadline too: a body trickled byte by byte cannot
+ *   hold a connection, a seat and its buffers for ever); idle keep-alive
  *   connections closed after KEEP_ALIVE_TIMEOUT_MS. Node answers 431 and 408 itself.
  * - a deadline for every request that is not long-running (WithRequestDeadline and
  *   WithTimeoutForNonLongRunningRequests): 60 s, or less with `?timeout=`, then a 504 Timeout Status;
@@ -27,11 +28,11 @@ import type { Waiter } from './flowcontrol/priority-level.js';
 
 /** Node's default is 16 KiB; upstream (Go) allows 1 MiB. 64 KiB fits large bearer tokens (OIDC, many groups). */
 export const MAX_HEADER_BYTES = 64 * 1024;
-/** Upstream's ReadHeaderTimeout. */
+/** Upstream's ReadHeaderTimeout (shortened to the request timeout when that is shorter). */
 export const HEADERS_TIMEOUT_MS = 32_000;
-/** A request's headers and body must arrive within this (a 3 MiB body over a slow link fits easily). */
-export const REQUEST_RECEIVE_TIMEOUT_MS = 60_000;
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** How often Node looks for connections past headersTimeout/requestTimeout (its default is 30 s). */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 /** Upstream's --request-timeout default. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
@@ -87,15 +88,18 @@ export class OverloadProtection {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
-  /** The options a server needs from its creation (Node reads maxHeaderSize only then). */
-  static serverOptions(): { maxHeaderSize: number } {
-    return { maxHeaderSize: MAX_HEADER_BYTES };
+  /** The options a server needs from its creation (Node reads these only then). */
+  static serverOptions(): { maxHeaderSize: number; connectionsCheckingInterval: number } {
+    return { maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
   }
 
-  /** Connection-level limits of a listening server. */
+  /**
+   * Connection-level limits of a listening server. Node's requestTimeout bounds receiving a
+   * request only, never the response: watches and log streams are not cut by it.
+   */
   configure(server: http.Server | https.Server): void {
-    server.headersTimeout = HEADERS_TIMEOUT_MS;
-    server.requestTimeout = REQUEST_RECEIVE_TIMEOUT_MS;
+    server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, this.requestTimeoutMs);
+    server.requestTimeout = this.requestTimeoutMs;
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   }
 
