@@ -42,6 +42,9 @@ skiff up / skiff server flags:
                                     marked Unknown and tainted unreachable (default 40s)
   --cluster-cidr CIDR     where nodes' pod CIDRs are cut from (default 10.244.0.0/16)
   --node-cidr-mask-size N the size of each node's pod CIDR (default 24)
+  --request-timeout D     the longest a request other than a watch or stream may take (default 1m0s)
+  --max-requests-inflight N, --max-mutating-requests-inflight N
+                          summed, the seats that priority and fairness shares out (default 400 + 200)
 
 skiff up only:
   --simulated-nodes N     also run N simulated nodes (sim-0 ... sim-N-1, labelled skiff.dev/simulated=true):
@@ -89,6 +92,9 @@ const CONTROL_PLANE_FLAGS = {
   'node-monitor-grace-period': { type: 'string' },
   'cluster-cidr': { type: 'string' },
   'node-cidr-mask-size': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'max-requests-inflight': { type: 'string' },
+  'max-mutating-requests-inflight': { type: 'string' },
 } as const;
 
 const AGENT_FLAGS = {
@@ -180,6 +186,10 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
     controllerSettings,
     simulatedNodes: simulated,
     localAgent,
+    overload: {
+      requestTimeoutMs: durationMs('--request-timeout', v['request-timeout']),
+      concurrencyLimit: parseCount('--max-requests-inflight', v['max-requests-inflight'] ?? '400') + parseCount('--max-mutating-requests-inflight', v['max-mutating-requests-inflight'] ?? '200') || undefined,
+    },
   });
   console.log(`skiff ${command}: API server ready at ${cp.url} (${storage} store, ${Date.now() - started} ms)`);
   if (simulated) console.log(`skiff ${command}: ${simulatedNodes} simulated node(s) registered`);

@@ -22,6 +22,7 @@ import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
 import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseServiceCidr } from '../apiserver/admission/service-allocation.js';
 import { ensureKubeletClientCert } from '../apiserver/kubelet-client.js';
+import type { OverloadOptions } from '../apiserver/overload.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -47,6 +48,8 @@ export interface ControlPlaneOptions {
   simulatedNodes?: SimulatedAgentOptions;
   /** A real node agent on this machine, in this process (`skiff up`). */
   localAgent?: Omit<LocalAgentOptions, 'clusterCA'>;
+  /** Request timeout and in-flight limits (--request-timeout, --max-requests-inflight + --max-mutating-requests-inflight). */
+  overload?: OverloadOptions;
 }
 
 export interface ControlPlane {
@@ -78,7 +81,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   ]);
   const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
   const kubeletClient = await ensureKubeletClientCert(opts.dataDir, pki);
-  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient });
+  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient, overload: opts.overload });
   await server.start();
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
