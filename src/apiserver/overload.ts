@@ -19,6 +19,7 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { errors } from '../api/errors.js';
 import { GO_DURATION_RE, goDurationMs } from '../api/go-duration.js';
 import type { UserInfo } from './auth/user.js';
@@ -79,6 +80,29 @@ function silence(res: ServerResponse): void {
   r.destroy = noop;
 }
 
+const CLIENT_ERROR_ANSWERS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/**
+ * A request Node could not parse, or that came too slowly. Node's own answer writes and destroys
+ * at once, which over TLS loses the answer; this one ends the connection after the answer is out
+ * (and destroys it if the client does not let it go).
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // The parser goes on failing on what the client still sends: the answer is on its way already.
+  if (socket.writableEnded && !socket.destroyed) return;
+  const answering = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!socket.writable || err.code === 'ECONNRESET' || answering?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const status = CLIENT_ERROR_ANSWERS[err.code ?? ''] ?? '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
 export class OverloadProtection {
   readonly flowControl: FlowControl;
   private readonly requestTimeoutMs: number;
@@ -101,6 +125,7 @@ export class OverloadProtection {
     server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, this.requestTimeoutMs);
     server.requestTimeout = this.requestTimeoutMs;
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.on('clientError', answerClientError);
   }
 
   /**
