@@ -32,6 +32,15 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 /** Upstream's ReadHeaderTimeout (shortened to the request timeout when that is shorter). */
 export const HEADERS_TIMEOUT_MS = 32_000;
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/**
+ * Node 20's HTTP server pauses a keep-alive connection when a request arrives while the socket
+ * still flags its last answer as undrained (written past the socket's high-water mark, 16 KiB,
+ * and the 'drain' not yet run), and its parser then fails body bytes read meanwhile with
+ * HPE_PAUSED and drops the connection: a client that sends a POST right after reading an answer
+ * over 16 KiB gets "socket hang up". Over TLS the mark cannot be set through the server's options,
+ * so each TLS socket's is raised when it connects; answers below it never trip this.
+ */
+const TLS_SOCKET_HIGH_WATER_MARK = 1024 * 1024;
 /** How often Node looks for connections past headersTimeout/requestTimeout (its default is 30 s). */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 /** Upstream's --request-timeout default. */
@@ -103,6 +112,11 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
+function raiseHighWaterMark(socket: Duplex): void {
+  const state = (socket as Duplex & { _writableState?: { highWaterMark: number } })._writableState;
+  if (state && state.highWaterMark < TLS_SOCKET_HIGH_WATER_MARK) state.highWaterMark = TLS_SOCKET_HIGH_WATER_MARK;
+}
+
 export class OverloadProtection {
   readonly flowControl: FlowControl;
   private readonly requestTimeoutMs: number;
@@ -126,6 +140,7 @@ export class OverloadProtection {
     server.requestTimeout = this.requestTimeoutMs;
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.on('clientError', answerClientError);
+    server.on('secureConnection', raiseHighWaterMark);
   }
 
   /**
