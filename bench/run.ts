@@ -1,7 +1,7 @@
 /**
  * skiff's benchmarks (`npm run build && npm run bench`): the API server suite, then the CI burst.
  *
- *   node dist/bench/run.js [--suite api|ci-burst|api-extensions|pods|all (default all)] [--quick] [--large]
+ *   node dist/bench/run.js [--suite api|ci-burst|api-extensions|pods|load|all (default all)] [--quick] [--large]
  *                          [--backend sqlite|etcd] [--client https|raw (default https)] [--profile]
  *                          [--wait-quiet SECONDS] [--attempts N] [--out DIR]
  *
@@ -29,6 +29,11 @@
  * burst of 50, 170 short-lived pods, the agent's RSS/CPU per running pod at 110 pods, and image pull
  * throughput against skopeo; writes bench/results/latest-pods.json (+ .md). `--quick` is a ~1 min smoke run.
  *
+ * Load (bench/load.ts; not part of `all`): 200 keep-alive HTTPS clients of 20 ordinary users send
+ * 50,000 mixed requests (gets, lists, creates, patches, deletes, client mistakes) with 30 watches
+ * open (10 never read); p50/p99 per request class, throughput, 429s, peak RSS; writes
+ * bench/results/latest-load.json (+ .md).
+ *
  * `--profile` also writes CPU profiles of the server (per phase, or for the burst) to
  * bench/results/profiles/ (see bench/profile-top.ts).
  */
@@ -48,6 +53,7 @@ import { CI_QUIET_PERCENT, ciMarkdown, ciMaxOthers, evaluateCiGoals } from './ci
 import { PODS_DEFAULT, PODS_QUICK, runPods } from './pods.js';
 import { evaluatePodsGoals, podsMarkdown } from './pods-report.js';
 import { apiExtensionsMarkdown, runApiExtensions } from './api-extensions.js';
+import { loadMarkdown, runLoadBench } from './load.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The whole run (both backends) is cut off after this long; each suite adds to it. */
@@ -56,6 +62,7 @@ const WATCHDOG_CI_MS = 4 * 60_000;
 const WATCHDOG_CI_LARGE_MS = 15 * 60_000;
 const WATCHDOG_PODS_MS = 12 * 60_000;
 const WATCHDOG_API_EXT_MS = 6 * 60_000;
+const WATCHDOG_LOAD_MS = 4 * 60_000;
 const CONCURRENCY = 32;
 /** No new attempt of a disturbed backend starts after this much of the run. */
 const RETRY_BUDGET_MS = 5 * 60_000;
@@ -277,12 +284,13 @@ async function main(): Promise<void> {
     strict: true,
   });
   const suite = values.suite!;
-  if (suite !== 'api' && suite !== 'ci-burst' && suite !== 'api-extensions' && suite !== 'pods' && suite !== 'all') throw new Error(`--suite must be api, ci-burst, api-extensions, pods or all, not ${suite}`);
+  if (suite !== 'api' && suite !== 'ci-burst' && suite !== 'api-extensions' && suite !== 'pods' && suite !== 'load' && suite !== 'all') throw new Error(`--suite must be api, ci-burst, api-extensions, pods, load or all, not ${suite}`);
   if (values.large && values.quick) throw new Error('--large and --quick exclude each other');
   const runApi = suite === 'api' || suite === 'all';
   const runCi = suite === 'ci-burst' || suite === 'all';
   const runPodsSuite = suite === 'pods';
   const runApiExt = suite === 'api-extensions' || suite === 'all';
+  const runLoadSuite = suite === 'load';
   const backends: Backend[] = values.backend ? (values.backend.split(',') as Backend[]) : ['sqlite', 'etcd'];
   for (const b of backends) if (b !== 'sqlite' && b !== 'etcd') throw new Error(`--backend must be sqlite or etcd, not ${b}`);
   const clientKind = values.client as ClientKind;
@@ -292,7 +300,7 @@ async function main(): Promise<void> {
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench', 'results'));
   await mkdir(outDir, { recursive: true });
 
-  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0) + (runPodsSuite ? WATCHDOG_PODS_MS : 0) + (runApiExt ? WATCHDOG_API_EXT_MS : 0);
+  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0) + (runPodsSuite ? WATCHDOG_PODS_MS : 0) + (runApiExt ? WATCHDOG_API_EXT_MS : 0) + (runLoadSuite ? WATCHDOG_LOAD_MS : 0);
   const watchdog = setTimeout(() => {
     console.error(`[bench] watchdog: the run took longer than ${watchdogMs / 60_000} min; stopping everything`);
     process.exitCode = 3;
@@ -362,6 +370,26 @@ async function main(): Promise<void> {
       }
     } catch (err) {
       console.error(`[bench] api-extensions: the run failed: ${(err as Error).stack ?? err}`);
+      allPassed = false;
+    }
+  }
+  if (runLoadSuite) {
+    say(`load: waiting (at most ${values['wait-quiet']} s) for the machine to be quiet`);
+    await waitForQuiet(QUIET_PERCENT, Number(values['wait-quiet']) * 1000);
+    try {
+      const r = await runLoadBench({ quick, say, live });
+      const md = loadMarkdown(r);
+      process.stdout.write(`\n${md}\n\n`);
+      const base = join(outDir, `${quick ? 'quick' : 'latest'}-load`);
+      await writeFile(`${base}.json`, JSON.stringify(r, null, 2) + '\n');
+      await writeFile(`${base}.md`, md + '\n');
+      say(`wrote ${base}.json and .md`);
+      if (r.failures.length) {
+        console.error(`[bench] load: ${r.failures.join('; ')}`);
+        allPassed = false;
+      }
+    } catch (err) {
+      console.error(`[bench] load: the run failed: ${(err as Error).stack ?? err}`);
       allPassed = false;
     }
   }
