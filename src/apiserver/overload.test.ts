@@ -86,6 +86,21 @@ describe('overload protection over HTTP', () => {
     await waitFor(() => level.executing === 0);
   });
 
+  it('holds a seat for a watch only while it is set up', async () => {
+    const level = server.overload.flowControl.level('global-default')!;
+    const watches = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const ac = new AbortController();
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/namespaces/default/configmaps?watch=true`, { headers: { Authorization: 'Bearer walt' }, signal: ac.signal });
+        return { res, ac };
+      }),
+    );
+    for (const w of watches) assert.equal(w.res.status, 200);
+    assert.equal(level.executing, 0);
+    assert.equal((await get('walt')).status, 200);
+    for (const w of watches) w.ac.abort();
+  });
+
   it('times out a request that does not finish: 504 Timeout, honouring a shorter ?timeout=', async () => {
     const { sock, received } = await stuckPost('dave', '?timeout=200ms');
     // Well before the server's own 1.5 s.

@@ -136,8 +136,10 @@ export class OverloadProtection {
    * request only, never the response: watches and log streams are not cut by it.
    */
   configure(server: http.Server | https.Server): void {
-    server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, this.requestTimeoutMs);
-    server.requestTimeout = this.requestTimeoutMs;
+    // A request timeout of 0 turns deadlines off (and Node's receive limit with them), never the header limit.
+    const t = this.requestTimeoutMs > 0 ? this.requestTimeoutMs : 0;
+    server.headersTimeout = t > 0 ? Math.min(HEADERS_TIMEOUT_MS, t) : HEADERS_TIMEOUT_MS;
+    server.requestTimeout = t;
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.on('clientError', answerClientError);
     server.on('secureConnection', raiseHighWaterMark);
