@@ -1,7 +1,7 @@
 /**
  * skiff's benchmarks (`npm run build && npm run bench`): the API server suite, then the CI burst.
  *
- *   node dist/bench/run.js [--suite api|ci-burst|api-extensions|auth|pods|all (default all)] [--quick] [--large]
+ *   node dist/bench/run.js [--suite api|ci-burst|api-extensions|auth|pods|load|all (default all)] [--quick] [--large]
  *                          [--backend sqlite|etcd] [--client https|raw (default https)] [--profile]
  *                          [--wait-quiet SECONDS] [--attempts N] [--out DIR]
  *
@@ -32,6 +32,11 @@
  * burst of 50, 170 short-lived pods, the agent's RSS/CPU per running pod at 110 pods, and image pull
  * throughput against skopeo; writes bench/results/latest-pods.json (+ .md). `--quick` is a ~1 min smoke run.
  *
+ * Load (bench/load.ts; not part of `all`): 200 keep-alive HTTPS clients of 20 ordinary users send
+ * 50,000 mixed requests (gets, lists, creates, patches, deletes, client mistakes) with 30 watches
+ * open (10 never read); p50/p99 per request class, throughput, 429s, peak RSS; writes
+ * bench/results/latest-load.json (+ .md).
+ *
  * `--profile` also writes CPU profiles of the server (per phase, or for the burst) to
  * bench/results/profiles/ (see bench/profile-top.ts).
  */
@@ -52,6 +57,7 @@ import { PODS_DEFAULT, PODS_QUICK, runPods } from './pods.js';
 import { evaluatePodsGoals, podsMarkdown } from './pods-report.js';
 import { apiExtensionsMarkdown, runApiExtensions } from './api-extensions.js';
 import { authMarkdown, runAuthBench } from './auth.js';
+import { loadMarkdown, runLoadBench } from './load.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The whole run (both backends) is cut off after this long; each suite adds to it. */
@@ -61,6 +67,7 @@ const WATCHDOG_CI_LARGE_MS = 15 * 60_000;
 const WATCHDOG_PODS_MS = 12 * 60_000;
 const WATCHDOG_API_EXT_MS = 6 * 60_000;
 const WATCHDOG_AUTH_MS = 6 * 60_000;
+const WATCHDOG_LOAD_MS = 4 * 60_000;
 const CONCURRENCY = 32;
 /** No new attempt of a disturbed backend starts after this much of the run. */
 const RETRY_BUDGET_MS = 5 * 60_000;
@@ -282,13 +289,14 @@ async function main(): Promise<void> {
     strict: true,
   });
   const suite = values.suite!;
-  if (!['api', 'ci-burst', 'api-extensions', 'auth', 'pods', 'all'].includes(suite)) throw new Error(`--suite must be api, ci-burst, api-extensions, auth, pods or all, not ${suite}`);
+  if (!['api', 'ci-burst', 'api-extensions', 'auth', 'pods', 'load', 'all'].includes(suite)) throw new Error(`--suite must be api, ci-burst, api-extensions, auth, pods, load or all, not ${suite}`);
   if (values.large && values.quick) throw new Error('--large and --quick exclude each other');
   const runApi = suite === 'api' || suite === 'all';
   const runCi = suite === 'ci-burst' || suite === 'all';
   const runPodsSuite = suite === 'pods';
   const runApiExt = suite === 'api-extensions' || suite === 'all';
   const runAuth = suite === 'auth' || suite === 'all';
+  const runLoadSuite = suite === 'load';
   const backends: Backend[] = values.backend ? (values.backend.split(',') as Backend[]) : ['sqlite', 'etcd'];
   for (const b of backends) if (b !== 'sqlite' && b !== 'etcd') throw new Error(`--backend must be sqlite or etcd, not ${b}`);
   const clientKind = values.client as ClientKind;
@@ -298,7 +306,7 @@ async function main(): Promise<void> {
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'bench', 'results'));
   await mkdir(outDir, { recursive: true });
 
-  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0) + (runPodsSuite ? WATCHDOG_PODS_MS : 0) + (runApiExt ? WATCHDOG_API_EXT_MS : 0) + (runAuth ? WATCHDOG_AUTH_MS : 0);
+  const watchdogMs = (runApi ? WATCHDOG_API_MS : 0) + (runCi ? (values.large ? WATCHDOG_CI_LARGE_MS : WATCHDOG_CI_MS) : 0) + (runPodsSuite ? WATCHDOG_PODS_MS : 0) + (runApiExt ? WATCHDOG_API_EXT_MS : 0) + (runAuth ? WATCHDOG_AUTH_MS : 0) + (runLoadSuite ? WATCHDOG_LOAD_MS : 0);
   const watchdog = setTimeout(() => {
     console.error(`[bench] watchdog: the run took longer than ${watchdogMs / 60_000} min; stopping everything`);
     process.exitCode = 3;
@@ -354,6 +362,7 @@ async function main(): Promise<void> {
   const waitQuietMs = Number(values['wait-quiet']) * 1000;
   if (runApiExt && !(await runSingleServerSuite('api-extensions', () => runApiExtensions({ quick, say, live }), apiExtensionsMarkdown, quick, outDir, waitQuietMs))) allPassed = false;
   if (runAuth && !(await runSingleServerSuite('auth', () => runAuthBench({ quick, say, live }), authMarkdown, quick, outDir, waitQuietMs))) allPassed = false;
+  if (runLoadSuite && !(await runSingleServerSuite('load', () => runLoadBench({ quick, say, live }), loadMarkdown, quick, outDir, waitQuietMs))) allPassed = false;
   if (runPodsSuite) {
     const passed = await runPodsSuiteOnce(quick, values.profile!, outDir, Number(values['wait-quiet']) * 1000);
     if (!passed) allPassed = false;

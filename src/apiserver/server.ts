@@ -52,6 +52,7 @@ import { BootstrapTokenAuthenticator } from './auth/bootstrap-token.js';
 import { certificateAdmission } from './admission/certificates.js';
 import type { RequestInfo } from './request-info.js';
 import type { AuditContext, Auditor } from './audit/auditor.js';
+import { OverloadProtection, REJECTED, type OverloadOptions } from './overload.js';
 
 export interface TlsOptions {
   cert: string;
@@ -77,6 +78,8 @@ export interface ApiServerOptions {
   podSecurity?: PodSecurityAdmissionOptions;
   /** Records HTTP requests in the audit log (absent: no auditing, at no cost). */
   audit?: Auditor;
+  /** Request deadlines and priority-and-fairness seats (upstream's defaults when absent). */
+  overload?: OverloadOptions;
 }
 
 export type { UserInfo } from './auth/user.js';
@@ -123,6 +126,8 @@ export class ApiServer {
   authorizer: Authorizer;
   /** Which rules a user holds (SelfSubjectRulesReview); set by whoever sets an authorizer that can tell (RBAC). */
   ruleResolver: RuleResolver | undefined;
+  /** Limits on connections, request deadlines and in-flight requests (API Priority and Fairness). */
+  readonly overload: OverloadProtection;
   private readonly customResources: CustomResourceServing;
   private crdControllers: (CrdNamingController | CrdFinalizer)[] = [];
   private server: http.Server | https.Server | undefined;
@@ -138,6 +143,7 @@ export class ApiServer {
     this.cache = new WatchCache(opts.store);
     this.tokenAuthenticators.push(new BootstrapTokenAuthenticator(this.cache));
     this.authorizer = opts.authorizer ?? alwaysAllow;
+    this.overload = new OverloadProtection(opts.overload);
     const webhooks = { cache: this.cache, store: opts.store, registry: this.registry };
     // Upstream's recommended order. Each phase runs the plugins that take part in it in this order:
     // mutating (namespace lifecycle, limit defaults, service account, priority, tolerations, then
@@ -196,8 +202,8 @@ export class ApiServer {
     };
     const tls = this.opts.tls;
     this.server = tls
-      ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, handler)
-      : http.createServer(handler);
+      ? https.createServer({ ...OverloadProtection.serverOptions(), cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, handler)
+      : http.createServer(OverloadProtection.serverOptions(), handler);
     // exec, attach and port-forward arrive as upgrades (websocket, SPDY).
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
@@ -206,10 +212,7 @@ export class ApiServer {
         writeUpgradeError(socket, err);
       });
     });
-    // Watches and log streams are long-lived; Node's default request timeout would cut them.
-    this.server.requestTimeout = 0;
-    this.server.headersTimeout = 60_000;
-    this.server.keepAliveTimeout = 65_000;
+    this.overload.configure(this.server);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
@@ -310,16 +313,22 @@ export class ApiServer {
     const audit = this.opts.audit?.begin(req, res, requester, info, attributesOf(requester, info, query));
     const user = impersonate(req, requester, (a) => this.authorize(a));
     if (user !== requester) audit?.impersonate(user);
-    this.authorize(attributesOf(user, info, query), audit);
-    if (this.serveHealth(path, res)) return;
-    if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
+    const admission = await this.overload.admit(res, user, info, query);
+    if (admission === REJECTED) return;
+    try {
+      this.authorize(attributesOf(user, info, query), audit);
+      if (this.serveHealth(path, res)) return;
+      if (!this.ready) throw errors.serviceUnavailable('the server is starting up');
 
-    if (!info.isResourceRequest) return this.serveNonResource(req, res, path);
+      if (!info.isResourceRequest) return this.serveNonResource(req, res, path);
 
-    if (isPodStreamRequest(info)) return this.podStreams.serve(req, res, info, query);
-    const entry = this.registry.lookup(info.group, info.version, info.resource);
-    if (!entry) throw errors.pathNotFound();
-    await handleResource(this.deps, req, res, info, entry, query, user);
+      if (isPodStreamRequest(info)) return await this.podStreams.serve(req, res, info, query);
+      const entry = this.registry.lookup(info.group, info.version, info.resource);
+      if (!entry) throw errors.pathNotFound();
+      await handleResource(this.deps, req, res, info, entry, query, user);
+    } finally {
+      this.overload.finish(admission);
+    }
   }
 
   /** An upgrade request: only the pod streams take one; the rest are refused as an HTTP answer. */

@@ -18,8 +18,11 @@ import type { CacheEvent, EventType } from './watch-cache.js';
 const DEFAULT_TIMEOUT_SECONDS = 1800;
 /** Upstream sends a bookmark roughly every minute to watchers that asked for them. */
 const BOOKMARK_INTERVAL_MS = 60_000;
-/** A watcher that lets this much pile up unread is cut off, like upstream's full result channel. */
-const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+/**
+ * A watcher that lets this much pile up unread beyond what its initial events left is cut off, like
+ * upstream's watcher whose result channel stays full: the client reconnects, and the memory is freed.
+ */
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 export async function serveWatch(
   resources: ResourceStore,
@@ -77,10 +80,16 @@ export async function serveWatch(
 
   let closed = false;
   let lastRv = afterRv ?? 0;
+  // The initial events are written at once, however large; the bound applies from then on.
+  let bufferLimit = Infinity;
   const write = (line: string) => {
     if (closed) return;
     res.write(line);
-    if (res.writableLength > MAX_BUFFERED_BYTES) finish();
+    if (res.writableLength > bufferLimit) {
+      // Ending politely would keep the backlog until the client reads it, which it does not.
+      finish();
+      res.destroy();
+    }
   };
   const lineFor = (type: EventType, ev: CacheEvent): string => {
     const seen = converted ? view.fromStorage({ obj: ev.obj, json: ev.json, rv: ev.rv }) : ev;
@@ -128,6 +137,7 @@ export async function serveWatch(
     return;
   }
   if (sendInitial === true) bookmark(handle.rv, true);
+  bufferLimit = res.writableLength + MAX_BUFFERED_BYTES;
 
   const timer = setTimeout(() => finish(), timeoutSeconds * 1000);
   function finish(): void {

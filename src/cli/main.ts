@@ -60,6 +60,9 @@ skiff up / skiff server flags:
                           Metadata level (upstream records nothing without a policy file)
   --audit-log-maxsize MB  rotate the audit log when it grows past MB megabytes
   --audit-log-maxbackup N keep at most N rotated audit logs
+  --request-timeout D     the longest a request other than a watch or stream may take (default 1m0s)
+  --max-requests-inflight N, --max-mutating-requests-inflight N
+                          summed, the seats that priority and fairness shares out (default 400 + 200)
 
 skiff up only:
   --simulated-nodes N     also run N simulated nodes (sim-0 ... sim-N-1, labelled skiff.dev/simulated=true):
@@ -123,6 +126,9 @@ const CONTROL_PLANE_FLAGS = {
   'audit-policy-file': { type: 'string' },
   'audit-log-maxsize': { type: 'string' },
   'audit-log-maxbackup': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'max-requests-inflight': { type: 'string' },
+  'max-mutating-requests-inflight': { type: 'string' },
 } as const;
 
 const AGENT_FLAGS = {
@@ -227,6 +233,10 @@ async function up(argv: string[], command: 'up' | 'server'): Promise<void> {
     localAgent,
     encryptionProviderConfig: v['encryption-provider-config'] === undefined ? undefined : resolve(v['encryption-provider-config']),
     audit,
+    overload: {
+      requestTimeoutMs: durationMs('--request-timeout', v['request-timeout']),
+      concurrencyLimit: parseCount('--max-requests-inflight', v['max-requests-inflight'] ?? '400') + parseCount('--max-mutating-requests-inflight', v['max-mutating-requests-inflight'] ?? '200') || undefined,
+    },
   });
   console.log(`skiff ${command}: API server ready at ${cp.url} (${storage} store, ${Date.now() - started} ms)`);
   if (simulated) console.log(`skiff ${command}: ${simulatedNodes} simulated node(s) registered`);

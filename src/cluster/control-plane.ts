@@ -30,6 +30,7 @@ import { EncryptingStore } from '../apiserver/encryption/store.js';
 import { startAudit, type AuditOptions } from '../apiserver/audit/index.js';
 import { ensureClusterInfo } from '../controllers/cluster-info.js';
 import { inProcessAccessCheck } from '../controllers/certificates/approver.js';
+import type { OverloadOptions } from '../apiserver/overload.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -59,6 +60,8 @@ export interface ControlPlaneOptions {
   encryptionProviderConfig?: string;
   /** The audit log (--audit-log-path and friends). */
   audit?: AuditOptions;
+  /** Request timeout and in-flight limits (--request-timeout, --max-requests-inflight + --max-mutating-requests-inflight). */
+  overload?: OverloadOptions;
 }
 
 export interface ControlPlane {
@@ -95,7 +98,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const store = transformers ? new EncryptingStore(backend, transformers) : backend;
   const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
   const kubeletClient = await ensureKubeletClientCert(opts.dataDir, pki);
-  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient, audit });
+  const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient, audit, overload: opts.overload });
   installServiceAccountTokens(server, { privateKey: saKey.privateKey });
   await server.start();
   const client = new InProcessClient(server);

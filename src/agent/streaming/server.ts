@@ -249,7 +249,11 @@ export class StreamingServer {
     delete req.headers['sec-websocket-protocol'];
     if (protocol) this.chosen.set(req, protocol);
     return new Promise((resolve) => {
-      this.wss.handleUpgrade(req, socket, head, (ws) => resolve({ ws, protocol }));
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        // A malformed frame is an 'error' on the socket; unheard, it would take the whole agent down.
+        ws.on('error', () => ws.terminate());
+        resolve({ ws, protocol });
+      });
     });
   }
 
