@@ -41,7 +41,9 @@ import { PodStreams, isPodStreamRequest, writeUpgradeError, type KubeletClientCo
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
 import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js';
-import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer } from './authz/types.js';
+import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer, type RuleResolver } from './authz/types.js';
+import { ensureBootstrapPolicy } from './authz/rbac/bootstrap-policy.js';
+import { RbacEscalationAdmission } from './authz/rbac/escalation.js';
 import { CreateOnlyHandlers } from './create-only.js';
 import type { RequestInfo } from './request-info.js';
 
@@ -104,6 +106,8 @@ export class ApiServer {
   /** Bearer token authenticators, asked in order (service account tokens, bootstrap tokens). */
   readonly tokenAuthenticators: TokenAuthenticator[] = [];
   authorizer: Authorizer;
+  /** Which rules a user holds (RBAC), for the escalation check and rules reviews; none without RBAC. */
+  ruleResolver: RuleResolver | undefined;
   private readonly customResources: CustomResourceServing;
   private crdControllers: (CrdNamingController | CrdFinalizer)[] = [];
   private server: http.Server | https.Server | undefined;
@@ -131,6 +135,7 @@ export class ApiServer {
       priorityAdmission(opts.store, this.cache),
       defaultTolerationSeconds(),
       new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR),
+      new RbacEscalationAdmission(this.cache, { authorizer: () => this.authorizer, ruleResolver: () => this.ruleResolver }),
       new MutatingWebhookAdmission(webhooks),
       new ValidatingAdmissionPolicyPlugin(this.cache, this.registry),
       new ValidatingWebhookAdmission(webhooks),
@@ -154,6 +159,8 @@ export class ApiServer {
     await this.cache.start();
     // Upstream's post-start hook: the system priority classes exist in every cluster.
     await ensureSystemPriorityClasses(this.resources, this.registry.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')!);
+    // Upstream's rbac/bootstrap-roles post-start hook: not ready until the default policy is in place.
+    await ensureBootstrapPolicy(new InProcessClient(this));
     this.customResources.start();
     this.ready = true;
     // Upstream's apiextensions controllers run inside every API server, on its loopback client.
