@@ -26,6 +26,7 @@ import { TtlAfterFinishedController } from './ttl-after-finished.js';
 import { DisruptionController } from './disruption.js';
 import { NodeIpamController } from './node-ipam.js';
 import { ResourceQuotaController } from './resourcequota.js';
+import { ClusterRoleAggregationController } from './clusterrole-aggregation.js';
 
 export interface Controller {
   start(): unknown;
@@ -75,6 +76,7 @@ const CONTROLLERS: Record<string, Factory> = {
   'ttl-after-finished': (ctx, o) => new TtlAfterFinishedController(ctx, settings(o, 'ttl-after-finished')),
   disruption: (ctx, o) => new DisruptionController(ctx, settings(o, 'disruption')),
   resourcequota: (ctx, o) => new ResourceQuotaController(ctx, settings(o, 'resourcequota')),
+  'clusterrole-aggregation': (ctx, o) => new ClusterRoleAggregationController(ctx, settings(o, 'clusterrole-aggregation')),
 };
 
 function settings<T>(o: ControllerManagerOptions, name: string): T {
