@@ -4,7 +4,9 @@
  * to system:controller:<account>, so each holds only its own role. The controller manager's
  * shared informers run as system:kube-controller-manager, the scheduler as system:kube-scheduler.
  */
+import type { KubeObject } from '../api/types.js';
 import type { UserInfo } from '../apiserver/auth/user.js';
+import type { Client, DeleteOptions, ListOptions, PatchType, ResourceRef, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from '../client/interface.js';
 import { serviceAccountUsername } from '../apiserver/authz/rbac/authorizer.js';
 
 /** skiff's controller names (kube-controller-manager's --controllers names) → upstream's service account. */
@@ -52,4 +54,41 @@ export function controllerIdentity(name: string): UserInfo {
   let u = controllerUsers.get(account);
   if (!u) controllerUsers.set(account, (u = serviceAccountUser('kube-system', account)));
   return u;
+}
+
+/**
+ * A controller's client as upstream's controllers have one: lists and watches (what informers do)
+ * go through the controller manager's own identity, as upstream's shared informer factory does,
+ * and every other call (gets, writes) through the controller's service account.
+ */
+export class ControllerClient implements Client {
+  constructor(
+    private readonly informerClient: Client,
+    private readonly own: Client,
+  ) {}
+
+  get(ref: ResourceRef, namespace: string, name: string) {
+    return this.own.get(ref, namespace, name);
+  }
+  list(ref: ResourceRef, namespace: string, opts?: ListOptions) {
+    return this.informerClient.list(ref, namespace, opts);
+  }
+  create(ref: ResourceRef, namespace: string, obj: KubeObject, opts?: WriteOptions) {
+    return this.own.create(ref, namespace, obj, opts);
+  }
+  update(ref: ResourceRef, namespace: string, obj: KubeObject, opts?: WriteOptions) {
+    return this.own.update(ref, namespace, obj, opts);
+  }
+  patch(ref: ResourceRef, namespace: string, name: string, type: PatchType, patch: unknown, opts?: WriteOptions) {
+    return this.own.patch(ref, namespace, name, type, patch, opts);
+  }
+  delete(ref: ResourceRef, namespace: string, name: string, opts?: DeleteOptions) {
+    return this.own.delete(ref, namespace, name, opts);
+  }
+  watch(ref: ResourceRef, namespace: string, opts: WatchOptions, onEvent: (type: WatchEventType, obj: KubeObject) => void): WatchHandle {
+    return this.informerClient.watch(ref, namespace, opts, onEvent);
+  }
+  resources() {
+    return this.informerClient.resources();
+  }
 }
