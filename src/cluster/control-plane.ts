@@ -22,6 +22,10 @@ import { bootstrapCluster } from '../controllers/bootstrap.js';
 import { Compactor } from './compactor.js';
 import { DEFAULT_SERVICE_CIDR, firstServiceIp, parseServiceCidr } from '../apiserver/admission/service-allocation.js';
 import { ensureKubeletClientCert } from '../apiserver/kubelet-client.js';
+import { RbacAuthorizer } from '../apiserver/authz/rbac/authorizer.js';
+import { UnionAuthorizer, type Authorizer } from '../apiserver/authz/types.js';
+import type { UserInfo } from '../apiserver/auth/user.js';
+import { ControllerClient, controllerIdentity, KUBE_CONTROLLER_MANAGER_USER, KUBE_SCHEDULER_USER } from './identities.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -80,6 +84,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const kubeletClient = await ensureKubeletClientCert(opts.dataDir, pki);
   const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient });
   await server.start();
+  // Authorization: RBAC over the watch cache (more authorizers, e.g. Node, go in front of it).
+  const rbac = new RbacAuthorizer(server.cache);
+  rbac.start();
+  const authorizers: Authorizer[] = [rbac];
+  server.authorizer = new UnionAuthorizer(authorizers);
+  server.ruleResolver = rbac;
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
   await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port, serviceIp: firstServiceIp(parseServiceCidr(serviceCidr)) });
@@ -110,6 +120,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       compactor.stop();
       await Promise.all(components.map((c) => c.stop()));
       await server.close();
+      rbac.stop();
       await store.close();
     },
   };
@@ -123,9 +134,14 @@ async function startComponents(server: ApiServer, client: InProcessClient, opts:
   const builders: { lease: string; build: () => Controller }[] = [
     {
       lease: 'kube-controller-manager',
-      build: () => new ControllerManager(componentClient(server, 'kube-controller-manager'), { caCert: pki.caCert, controllers: opts.controllers, settings: opts.controllerSettings }),
+      build: () => {
+        const manager = componentClient(server, 'kube-controller-manager', KUBE_CONTROLLER_MANAGER_USER);
+        // Each controller under its own service account (--use-service-account-credentials).
+        const clientFor = (name: string) => new ControllerClient(manager, componentClient(server, 'kube-controller-manager', controllerIdentity(name)));
+        return new ControllerManager(manager, { caCert: pki.caCert, controllers: opts.controllers, settings: opts.controllerSettings, clientFor });
+      },
     },
-    { lease: 'kube-scheduler', build: () => schedulerComponent(componentClient(server, 'kube-scheduler')) },
+    { lease: 'kube-scheduler', build: () => schedulerComponent(componentClient(server, 'kube-scheduler', KUBE_SCHEDULER_USER)) },
   ];
   if (opts.leaderElect ?? opts.storage === 'etcd') {
     return builders.map(({ lease, build }) => {
@@ -143,8 +159,8 @@ async function startComponents(server: ApiServer, client: InProcessClient, opts:
  * Each component writes under its own upstream name, the field manager its managedFields entries
  * show (`kube-controller-manager`, `kube-scheduler`, `kubelet`), as their user agents name them upstream.
  */
-function componentClient(server: ApiServer, component: string): InProcessClient {
-  return new InProcessClient(server, { userAgent: `${component}/v1.32.0 (linux/amd64) skiff` });
+function componentClient(server: ApiServer, component: string, user?: UserInfo): InProcessClient {
+  return new InProcessClient(server, { userAgent: `${component}/v1.32.0 (linux/amd64) skiff`, user });
 }
 
 /** The scheduler with informers of its own, as kube-scheduler is a process of its own upstream. */
