@@ -498,6 +498,17 @@ const CONTROLLER_ROLES: RoleSpec[] = [
   },
 ];
 
+/**
+ * Where skiff's components read more than upstream's do, the extra rules live in roles of their
+ * own (never added to upstream's), so upstream's defaults stay exactly upstream's.
+ */
+const SKIFF_ROLES: RoleSpec[] = [
+  // skiff's scheduler resolves a pod's priority class itself (upstream relies on spec.priority alone).
+  { name: 'skiff:kube-scheduler', rules: [rule(READ, ['scheduling.k8s.io'], ['priorityclasses'])] },
+];
+
+const SKIFF_BINDINGS: BindingSpec[] = [{ name: 'skiff:kube-scheduler', role: 'skiff:kube-scheduler', subjects: users('system:kube-scheduler') }];
+
 const SYSTEM_BINDINGS: BindingSpec[] = [
   { name: 'cluster-admin', role: 'cluster-admin', subjects: groups('system:masters') },
   { name: 'system:monitoring', role: 'system:monitoring', subjects: groups('system:monitoring') },
@@ -600,6 +611,7 @@ function bindingObject(spec: BindingSpec, kind: 'ClusterRoleBinding' | 'RoleBind
 export function bootstrapClusterRoles(): KubeObject[] {
   return [
     ...SYSTEM_ROLES.map((r) => roleObject(r, 'ClusterRole')),
+    ...SKIFF_ROLES.map((r) => roleObject(r, 'ClusterRole')),
     ...CONTROLLER_ROLES.map((r) => roleObject({ ...r, name: CONTROLLER_ROLE_PREFIX + r.name }, 'ClusterRole')),
   ];
 }
@@ -608,6 +620,7 @@ export function bootstrapClusterRoles(): KubeObject[] {
 export function bootstrapClusterRoleBindings(): KubeObject[] {
   return [
     ...SYSTEM_BINDINGS.map((b) => bindingObject(b, 'ClusterRoleBinding')),
+    ...SKIFF_BINDINGS.map((b) => bindingObject(b, 'ClusterRoleBinding')),
     ...CONTROLLER_ROLES.map((r) =>
       bindingObject({ name: CONTROLLER_ROLE_PREFIX + r.name, role: CONTROLLER_ROLE_PREFIX + r.name, subjects: [serviceAccount('kube-system', r.name)] }, 'ClusterRoleBinding'),
     ),
