@@ -46,6 +46,8 @@ import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js
 import { impersonate } from './auth/impersonation.js';
 import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer, type RuleResolver } from './authz/types.js';
 import { registerAccessReviews } from './authz/reviews.js';
+import { ensureBootstrapPolicy } from './authz/rbac/bootstrap-policy.js';
+import { RbacEscalationAdmission } from './authz/rbac/escalation.js';
 import { CreateOnlyHandlers } from './create-only.js';
 import { tokenReviewHandler } from './auth/serviceaccount/token-review.js';
 import { BootstrapTokenAuthenticator } from './auth/bootstrap-token.js';
@@ -160,6 +162,7 @@ export class ApiServer {
       defaultTolerationSeconds(),
       ...certificateAdmission((a) => this.allows(a)),
       new ServiceAllocation(opts.store, this.cache, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR),
+      new RbacEscalationAdmission(this.cache, { authorizer: () => this.authorizer, ruleResolver: () => this.ruleResolver }),
       new MutatingWebhookAdmission(webhooks),
       new ValidatingAdmissionPolicyPlugin(this.cache, this.registry),
       new ValidatingWebhookAdmission(webhooks),
@@ -185,6 +188,8 @@ export class ApiServer {
     await this.cache.start();
     // Upstream's post-start hook: the system priority classes exist in every cluster.
     await ensureSystemPriorityClasses(this.resources, this.registry.lookup('scheduling.k8s.io', 'v1', 'priorityclasses')!);
+    // Upstream's rbac/bootstrap-roles post-start hook: not ready until the default policy is in place.
+    await ensureBootstrapPolicy(new InProcessClient(this));
     this.customResources.start();
     this.ready = true;
     // Upstream's apiextensions controllers run inside every API server, on its loopback client.

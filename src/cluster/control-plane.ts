@@ -31,6 +31,12 @@ import { startAudit, type AuditOptions } from '../apiserver/audit/index.js';
 import { ensureClusterInfo } from '../controllers/cluster-info.js';
 import { inProcessAccessCheck } from '../controllers/certificates/approver.js';
 import type { OverloadOptions } from '../apiserver/overload.js';
+import { RbacAuthorizer } from '../apiserver/authz/rbac/authorizer.js';
+import { SIMULATED_NODES_USER } from '../apiserver/authz/rbac/bootstrap-policy.js';
+import { NodeAuthorizer } from '../apiserver/authz/node/index.js';
+import { UnionAuthorizer, type Authorizer } from '../apiserver/authz/types.js';
+import type { UserInfo } from '../apiserver/auth/user.js';
+import { ControllerClient, controllerIdentity, KUBE_CONTROLLER_MANAGER_USER, KUBE_SCHEDULER_USER } from './identities.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -101,6 +107,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const server = new ApiServer({ store, serviceCidr, tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert }, kubeletClient, audit, overload: opts.overload });
   installServiceAccountTokens(server, { privateKey: saKey.privateKey });
   await server.start();
+  // Upstream's --authorization-mode=Node,RBAC: nodes first, then everyone's bindings.
+  const rbac = new RbacAuthorizer(server.cache);
+  const nodes = new NodeAuthorizer(server.cache);
+  rbac.start();
+  nodes.start();
+  const authorizers: Authorizer[] = [nodes, rbac];
+  server.authorizer = new UnionAuthorizer(authorizers);
+  server.ruleResolver = rbac;
   const client = new InProcessClient(server);
   const port = await server.listen(opts.port, opts.bindAddress ?? '0.0.0.0');
   await bootstrapCluster(client, { address: advertiseAddress(opts.bindAddress), port, serviceIp: firstServiceIp(parseServiceCidr(serviceCidr)) });
@@ -111,7 +125,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await writeAdminKubeconfig(kubeconfigPath, { server: url, pki });
   const components = await startComponents(server, client, opts, pki, saKey.privateKey);
   if (opts.simulatedNodes) {
-    const agent = new SimulatedAgent(componentClient(server, 'kubelet'), opts.simulatedNodes);
+    const agent = new SimulatedAgent(componentClient(server, 'kubelet', { name: SIMULATED_NODES_USER, groups: ['system:authenticated'] }), opts.simulatedNodes);
     await agent.start();
     components.push(agent);
   }
@@ -137,6 +151,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await Promise.all(components.map((c) => c.stop()));
       await server.close();
       await audit?.backend.close();
+      rbac.stop();
+      nodes.stop();
       await store.close();
     },
   };
@@ -150,9 +166,14 @@ async function startComponents(server: ApiServer, client: InProcessClient, opts:
   const builders: { lease: string; build: () => Controller }[] = [
     {
       lease: 'kube-controller-manager',
-      build: () => new ControllerManager(componentClient(server, 'kube-controller-manager'), { caCert: pki.caCert, serviceAccountPrivateKey, caKey: pki.caKey, authorize: inProcessAccessCheck(server), controllers: opts.controllers, settings: opts.controllerSettings }),
+      build: () => {
+        const manager = componentClient(server, 'kube-controller-manager', KUBE_CONTROLLER_MANAGER_USER);
+        // Each controller under its own service account (--use-service-account-credentials).
+        const clientFor = (name: string) => new ControllerClient(manager, componentClient(server, 'kube-controller-manager', controllerIdentity(name)));
+        return new ControllerManager(manager, { caCert: pki.caCert, serviceAccountPrivateKey, caKey: pki.caKey, authorize: inProcessAccessCheck(server), controllers: opts.controllers, settings: opts.controllerSettings, clientFor });
+      },
     },
-    { lease: 'kube-scheduler', build: () => schedulerComponent(componentClient(server, 'kube-scheduler')) },
+    { lease: 'kube-scheduler', build: () => schedulerComponent(componentClient(server, 'kube-scheduler', KUBE_SCHEDULER_USER)) },
   ];
   if (opts.leaderElect ?? opts.storage === 'etcd') {
     return builders.map(({ lease, build }) => {
@@ -170,8 +191,8 @@ async function startComponents(server: ApiServer, client: InProcessClient, opts:
  * Each component writes under its own upstream name, the field manager its managedFields entries
  * show (`kube-controller-manager`, `kube-scheduler`, `kubelet`), as their user agents name them upstream.
  */
-function componentClient(server: ApiServer, component: string): InProcessClient {
-  return new InProcessClient(server, { userAgent: `${component}/v1.32.0 (linux/amd64) skiff` });
+function componentClient(server: ApiServer, component: string, user?: UserInfo): InProcessClient {
+  return new InProcessClient(server, { userAgent: `${component}/v1.32.0 (linux/amd64) skiff`, user });
 }
 
 function nodeClient(server: ApiServer, nodeName: string): InProcessClient {

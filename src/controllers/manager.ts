@@ -32,6 +32,7 @@ import { TokenCleaner } from './bootstrap/tokencleaner.js';
 import { CsrApprovingController, type AccessCheck } from './certificates/approver.js';
 import { CsrSigningController } from './certificates/signer.js';
 import { CsrCleaner } from './certificates/cleaner.js';
+import { ClusterRoleAggregationController } from './clusterrole-aggregation.js';
 
 export interface Controller {
   start(): unknown;
@@ -96,6 +97,7 @@ const CONTROLLERS: Record<string, Factory> = {
   csrapproving: (ctx, o) => new CsrApprovingController(ctx, { ...settings(o, 'csrapproving'), authorize: o.authorize }),
   csrcleaner: (ctx, o) => new CsrCleaner(ctx, settings(o, 'csrcleaner')),
   csrsigning: (ctx, o) => (o.caKey ? new CsrSigningController(ctx, { ...settings(o, 'csrsigning'), ca: { cert: o.caCert, key: o.caKey } }) : { start: () => undefined, stop: () => undefined }),
+  'clusterrole-aggregation': (ctx, o) => new ClusterRoleAggregationController(ctx, settings(o, 'clusterrole-aggregation')),
 };
 
 function settings<T>(o: ControllerManagerOptions, name: string): T {
