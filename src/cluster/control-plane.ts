@@ -36,7 +36,7 @@ import { SIMULATED_NODES_USER } from '../apiserver/authz/rbac/bootstrap-policy.j
 import { NodeAuthorizer } from '../apiserver/authz/node/index.js';
 import { UnionAuthorizer, type Authorizer } from '../apiserver/authz/types.js';
 import type { UserInfo } from '../apiserver/auth/user.js';
-import { ControllerClient, controllerIdentity, KUBE_CONTROLLER_MANAGER_USER, KUBE_SCHEDULER_USER } from './identities.js';
+import { ControllerClient, controllerIdentity, KUBE_CONTROLLER_MANAGER_USER, KUBE_SCHEDULER_USER, ROOT_CREDENTIAL_CONTROLLERS } from './identities.js';
 
 export interface ControlPlaneOptions {
   dataDir: string;
@@ -169,7 +169,8 @@ async function startComponents(server: ApiServer, client: InProcessClient, opts:
       build: () => {
         const manager = componentClient(server, 'kube-controller-manager', KUBE_CONTROLLER_MANAGER_USER);
         // Each controller under its own service account (--use-service-account-credentials).
-        const clientFor = (name: string) => new ControllerClient(manager, componentClient(server, 'kube-controller-manager', controllerIdentity(name)));
+        const clientFor = (name: string) =>
+          ROOT_CREDENTIAL_CONTROLLERS.has(name) ? manager : new ControllerClient(manager, componentClient(server, 'kube-controller-manager', controllerIdentity(name)));
         return new ControllerManager(manager, { caCert: pki.caCert, serviceAccountPrivateKey, caKey: pki.caKey, authorize: inProcessAccessCheck(server), controllers: opts.controllers, settings: opts.controllerSettings, clientFor });
       },
     },

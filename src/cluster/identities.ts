@@ -32,7 +32,18 @@ export const CONTROLLER_SERVICE_ACCOUNT: Readonly<Record<string, string>> = {
   disruption: 'disruption-controller',
   resourcequota: 'resourcequota-controller',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
+  bootstrapsigner: 'bootstrap-signer',
+  tokencleaner: 'token-cleaner',
+  csrapproving: 'certificate-controller',
+  csrsigning: 'certificate-controller',
+  csrcleaner: 'certificate-controller',
 };
+
+/**
+ * Controllers upstream runs on the controller manager's own credentials rather than a service
+ * account: the token controller mints service account credentials, so it cannot depend on one.
+ */
+export const ROOT_CREDENTIAL_CONTROLLERS: ReadonlySet<string> = new Set(['serviceaccount-token']);
 
 export const KUBE_CONTROLLER_MANAGER_USER: UserInfo = Object.freeze({ name: 'system:kube-controller-manager', groups: Object.freeze(['system:authenticated']) as string[] });
 export const KUBE_SCHEDULER_USER: UserInfo = Object.freeze({ name: 'system:kube-scheduler', groups: Object.freeze(['system:authenticated']) as string[] });

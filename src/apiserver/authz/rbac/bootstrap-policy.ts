@@ -585,7 +585,7 @@ const NAMESPACE_BINDINGS: Record<string, BindingSpec[]> = {
     { name: 'system:controller:token-cleaner', role: 'system:controller:token-cleaner', roleKind: 'Role', subjects: [serviceAccount('kube-system', 'token-cleaner')] },
   ],
   'kube-public': [
-    { name: 'system:controller:bootstrap-signer', role: 'system:controller:bootstrap-signer', roleKind: 'Role', subjects: [serviceAccount('kube-public', 'bootstrap-signer')] },
+    { name: 'system:controller:bootstrap-signer', role: 'system:controller:bootstrap-signer', roleKind: 'Role', subjects: [serviceAccount('kube-system', 'bootstrap-signer')] },
   ],
 };
 
