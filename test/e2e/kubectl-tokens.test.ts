@@ -56,9 +56,12 @@ describe('service account tokens with kubectl', () => {
         'current-context': 'sa',
       }),
     );
-    const asSa = await kubectl({ ...srv, kubeconfig }, ['get', 'serviceaccount', 'default', '-o', 'name']);
+    const asSa = await kubectl({ ...srv, kubeconfig }, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
     assert.equal(asSa.code, 0, asSa.stderr);
-    assert.equal(asSa.stdout.trim(), 'serviceaccount/default');
+    assert.equal(asSa.stdout.trim(), 'system:serviceaccount:default:default');
+    // Authenticated, and authorized by RBAC like anyone else: nothing is bound to it.
+    const forbidden = await kubectl({ ...srv, kubeconfig }, ['get', 'serviceaccount', 'default']);
+    assert.match(forbidden.stderr, /User "system:serviceaccount:default:default" cannot get resource "serviceaccounts"/);
     const broken = { ...srv, kubeconfig: join(srv.dataDir, 'broken-kubeconfig') };
     await writeFile(broken.kubeconfig, (await readFile(kubeconfig, 'utf8')).replace(token, `${token.slice(0, -4)}AAAA`));
     const refused = await kubectl(broken, ['get', 'serviceaccounts']);

@@ -139,9 +139,9 @@ describe('security with kubectl', () => {
     // None of them is an administrator.
     for (const who of [['system:kube-scheduler'], ['system:kube-controller-manager'], ['system:serviceaccount:kube-system:deployment-controller'], ['system:node:sim-0', 'system:nodes']]) {
       const groups = who.slice(1).flatMap((g) => ['--as-group', g]);
-      assert.equal((await kubectl(s.server(), ['auth', 'can-i', 'delete', 'secrets', '-n', 'work', '--as', who[0], ...groups])).stdout.trim(), 'no', who[0]);
+      assert.equal((await kubectl(s.server(), ['auth', 'can-i', 'create', 'deployments.apps', '-n', 'work', '--as', who[0], ...groups])).stdout.trim(), 'no', who[0]);
     }
     assert.equal((await s.k('auth', 'can-i', 'create', 'replicasets', '-n', 'work', '--as', 'system:serviceaccount:kube-system:deployment-controller')).trim(), 'yes');
-    assert.equal((await s.k('auth', 'can-i', 'create', 'pods/binding', '-n', 'work', '--as', 'system:kube-scheduler')).trim(), 'yes');
+    assert.equal((await s.k('auth', 'can-i', 'create', 'pods', '--subresource', 'binding', '-n', 'work', '--as', 'system:kube-scheduler')).trim(), 'yes');
   });
 });

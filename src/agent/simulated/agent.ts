@@ -94,7 +94,10 @@ export class SimulatedAgent {
     if (this.stopped) return;
     for (const s of this.slots.values()) s.node.startHeartbeats();
 
-    this.nodeInformer = new Informer(this.client, NODES, '', { labelSelector: `${LABEL_SIMULATED}=true` });
+    // One node (an agent that joined as system:node:<name>) watches only itself and its pods: the
+    // Node authorizer lets a node list nodes and pods only when narrowed to it by a field selector.
+    const only = this.slots.size === 1 ? [...this.slots.keys()][0] : undefined;
+    this.nodeInformer = new Informer(this.client, NODES, '', only ? { fieldSelector: `metadata.name=${only}` } : { labelSelector: `${LABEL_SIMULATED}=true` });
     this.nodeInformer
       .onAdd((n) => this.slots.get(n.metadata?.name ?? '')?.node.observe(n))
       .onUpdate((_o, n) => this.slots.get(n.metadata?.name ?? '')?.node.observe(n))
@@ -104,7 +107,7 @@ export class SimulatedAgent {
       });
 
     // One informer for every node's pods; the field selector keeps unscheduled pods out of it.
-    this.podInformer = boundPodsInformer(this.client, 'spec.nodeName!=', { seen: (p) => this.podSeen(p), gone: (p) => this.podGone(p) });
+    this.podInformer = boundPodsInformer(this.client, only ? `spec.nodeName=${only}` : 'spec.nodeName!=', { seen: (p) => this.podSeen(p), gone: (p) => this.podGone(p) });
     this.nodeInformer.start();
     this.podInformer.start();
     const synced = await Promise.all([this.nodeInformer.waitForSync(), this.podInformer.waitForSync()]);
