@@ -27,6 +27,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { Draws, mulberry32 } from '../harness/random.js';
 import { API_ONLY_ARGS, startSkiff, type SkiffProcess } from '../harness/skiff.js';
 import { KubeHttp } from './http-client.js';
 import { ApiServer } from '../../src/apiserver/server.js';
@@ -42,29 +43,8 @@ const COUNT = Number(process.env.SKIFF_FUZZ_COUNT ?? 1500);
 const WORKERS = 8;
 const NS = 'fz';
 
-type Rng = () => number;
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-class Gen {
-  constructor(readonly r: Rng) {}
-  int(n: number): number {
-    return Math.floor(this.r() * n);
-  }
-  chance(p: number): boolean {
-    return this.r() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
+class Gen extends Draws {
   str(): string {
     return this.pick<() => string>([
       () => 'a',

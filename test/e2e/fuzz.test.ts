@@ -21,6 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import https from 'node:https';
+import { Draws, mulberry32, type Rng } from '../harness/random.js';
 import { API_ONLY_ARGS, e2eBackends, startSkiff, type SkiffProcess } from '../harness/skiff.js';
 import { KubeHttp } from './http-client.js';
 
@@ -33,36 +34,12 @@ const SENTINEL_NS = 'sentinel';
 const FUZZ_NS = 'fuzz';
 const IMMORTAL_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
-// ---- a small seeded PRNG (mulberry32), one stream per request so any request can be replayed ----
-
-type Rng = () => number;
-
-function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rngFor(seed: number, index: number): Rng {
   return mulberry32((Math.imul(seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
 }
 
-class Gen {
-  constructor(readonly r: Rng) {}
-  int(max: number): number {
-    return Math.floor(this.r() * max);
-  }
-  chance(p: number): boolean {
-    return this.r() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
+class Gen extends Draws {
   weighted<T>(xs: readonly [number, T][]): T {
     const total = xs.reduce((s, [w]) => s + w, 0);
     let x = this.r() * total;

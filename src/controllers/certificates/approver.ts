@@ -9,13 +9,12 @@
  */
 import type { KubeObject } from '../../api/types.js';
 import { ApiError } from '../../api/errors.js';
-import type { Informer } from '../../client/informer.js';
 import type { ResourceRef } from '../../client/interface.js';
-import { InformerController, type ControllerOptions } from '../informer-controller.js';
+import type { ControllerOptions } from '../informer-controller.js';
 import type { ControllerContext } from '../context.js';
 import type { CertificateRequestInfo } from '../../pki/pkcs10.js';
 import type { Attributes } from '../../apiserver/authz/types.js';
-import { APPROVED, CSRS, hasCertificate, isApproved, isDenied, KUBE_APISERVER_CLIENT_KUBELET_SIGNER, kubeletClientProblem, parsedRequest } from './csr.js';
+import { APPROVED, CsrController, CSRS, hasCertificate, isApproved, isDenied, KUBE_APISERVER_CLIENT_KUBELET_SIGNER, kubeletClientProblem, parsedRequest } from './csr.js';
 
 const SUBJECT_ACCESS_REVIEWS: ResourceRef = { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews' };
 
@@ -56,8 +55,7 @@ const RECOGNIZERS: Recognizer[] = [
   { subresource: 'nodeclient', message: 'Auto approving kubelet client certificate after SubjectAccessReview.', recognize: isNodeClientCert },
 ];
 
-export class CsrApprovingController extends InformerController {
-  private readonly csrs: Informer;
+export class CsrApprovingController extends CsrController {
   /** Set once the API server answered that it serves no SubjectAccessReview. */
   private noAccessReviews = false;
 
@@ -65,11 +63,7 @@ export class CsrApprovingController extends InformerController {
     private readonly ctx: ControllerContext,
     private readonly opts: CsrApprovingOptions = {},
   ) {
-    super('csrapproving', { log: ctx.log, ...opts });
-    this.csrs = ctx.informers.informer(CSRS);
-    this.share(this.csrs);
-    const enqueue = (csr: KubeObject) => this.queue.add(csr.metadata!.name!);
-    this.csrs.onAdd(enqueue).onUpdate((_o, csr) => enqueue(csr));
+    super('csrapproving', ctx, opts);
   }
 
   override async reconcile(name: string): Promise<void> {

@@ -6,10 +6,9 @@
 import { X509Certificate } from 'node:crypto';
 import type { KubeObject } from '../../api/types.js';
 import { ApiError } from '../../api/errors.js';
-import type { Informer } from '../../client/informer.js';
-import { InformerController, type ControllerOptions } from '../informer-controller.js';
+import type { ControllerOptions } from '../informer-controller.js';
 import type { ControllerContext } from '../context.js';
-import { CSRS, hasCertificate } from './csr.js';
+import { CsrController, CSRS, hasCertificate } from './csr.js';
 
 const HOUR = 3600_000;
 export const PENDING_EXPIRATION_MS = 24 * HOUR;
@@ -42,18 +41,13 @@ export function cleanupTime(csr: KubeObject): number {
   return times.length > 0 ? Math.min(...times) : Infinity;
 }
 
-export class CsrCleaner extends InformerController {
-  private readonly csrs: Informer;
+export class CsrCleaner extends CsrController {
 
   constructor(
     private readonly ctx: ControllerContext,
     opts: ControllerOptions = {},
   ) {
-    super('csrcleaner', { log: ctx.log, ...opts });
-    this.csrs = ctx.informers.informer(CSRS);
-    this.share(this.csrs);
-    const enqueue = (csr: KubeObject) => this.queue.add(csr.metadata!.name!);
-    this.csrs.onAdd(enqueue).onUpdate((_o, csr) => enqueue(csr));
+    super('csrcleaner', ctx, opts);
   }
 
   override async reconcile(name: string): Promise<void> {

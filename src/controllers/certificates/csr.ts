@@ -4,6 +4,9 @@
  */
 import type { KubeObject } from '../../api/types.js';
 import type { ResourceRef } from '../../client/interface.js';
+import type { Informer } from '../../client/informer.js';
+import { InformerController, type ControllerOptions } from '../informer-controller.js';
+import type { ControllerContext } from '../context.js';
 import { APPROVED, DENIED, FAILED, hasCondition, requestPem } from '../../api/validation/certificates.js';
 import { parseCertificateRequest, type CertificateRequestInfo } from '../../pki/pkcs10.js';
 
@@ -76,4 +79,17 @@ export function apiserverClientProblem(_req: CertificateRequestInfo, usages: str
   const extra = usages.filter((u) => !ok.has(u));
   if (extra.length > 0) return `invalid usage for client certificate: ${extra[0]}`;
   return '';
+}
+
+/** The base of the CSR controllers (approving, signing, cleaning): each reconciles every CSR by name from the shared informer. */
+export abstract class CsrController extends InformerController {
+  protected readonly csrs: Informer;
+
+  constructor(name: string, ctx: ControllerContext, opts: ControllerOptions) {
+    super(name, { log: ctx.log, ...opts });
+    this.csrs = ctx.informers.informer(CSRS);
+    this.share(this.csrs);
+    const enqueue = (csr: KubeObject) => this.queue.add(csr.metadata!.name!);
+    this.csrs.onAdd(enqueue).onUpdate((_o, csr) => enqueue(csr));
+  }
 }

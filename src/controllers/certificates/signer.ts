@@ -7,14 +7,13 @@
  * clock skew, as upstream.
  */
 import { X509Certificate } from 'node:crypto';
-import type { KubeObject } from '../../api/types.js';
-import type { Informer } from '../../client/informer.js';
-import { InformerController, type ControllerOptions } from '../informer-controller.js';
+import type { ControllerOptions } from '../informer-controller.js';
 import type { ControllerContext } from '../context.js';
 import { signRequestedCertificate, type KeyPair } from '../../pki/issue.js';
 import type { CertificateRequestInfo } from '../../pki/pkcs10.js';
 import {
   apiserverClientProblem,
+  CsrController,
   CSRS,
   FAILED,
   hasCertificate,
@@ -44,20 +43,15 @@ const SIGNERS: Record<string, (req: CertificateRequestInfo, usages: string[]) =>
   [KUBELET_SERVING_SIGNER]: kubeletServingProblem,
 };
 
-export class CsrSigningController extends InformerController {
-  private readonly csrs: Informer;
+export class CsrSigningController extends CsrController {
   private readonly caNotAfter: number;
 
   constructor(
     private readonly ctx: ControllerContext,
     private readonly opts: CsrSigningOptions,
   ) {
-    super('csrsigning', { log: ctx.log, ...opts });
+    super('csrsigning', ctx, opts);
     this.caNotAfter = Date.parse(new X509Certificate(opts.ca.cert).validTo);
-    this.csrs = ctx.informers.informer(CSRS);
-    this.share(this.csrs);
-    const enqueue = (csr: KubeObject) => this.queue.add(csr.metadata!.name!);
-    this.csrs.onAdd(enqueue).onUpdate((_o, csr) => enqueue(csr));
   }
 
   override async reconcile(name: string): Promise<void> {
