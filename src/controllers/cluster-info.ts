@@ -18,7 +18,6 @@ const CONFIG_MAPS: ResourceRef = { group: '', version: 'v1', resource: 'configma
 const RBAC = 'rbac.authorization.k8s.io';
 const ROLES: ResourceRef = { group: RBAC, version: 'v1', resource: 'roles' };
 const ROLE_BINDINGS: ResourceRef = { group: RBAC, version: 'v1', resource: 'rolebindings' };
-const CLUSTER_ROLES: ResourceRef = { group: RBAC, version: 'v1', resource: 'clusterroles' };
 const CLUSTER_ROLE_BINDINGS: ResourceRef = { group: RBAC, version: 'v1', resource: 'clusterrolebindings' };
 
 export const CLUSTER_INFO_ROLE = 'kubeadm:bootstrap-signer-clusterinfo';
@@ -45,12 +44,6 @@ async function createIfMissing(client: Client, ref: ResourceRef, obj: KubeObject
   } catch (err) {
     if (!(err instanceof ApiError && err.code === 409)) throw err;
   }
-}
-
-const DEFAULT_ROLE_META = { annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' }, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } };
-
-function clusterRole(name: string, rules: object[]): KubeObject {
-  return { apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name, ...DEFAULT_ROLE_META }, rules };
 }
 
 function clusterRoleBinding(name: string, role: string, group: string): KubeObject {
@@ -91,10 +84,7 @@ export async function ensureClusterInfo(client: Client, opts: { server: string; 
     roleRef: { apiGroup: RBAC, kind: 'Role', name: CLUSTER_INFO_ROLE },
     subjects: [{ apiGroup: RBAC, kind: 'User', name: 'system:anonymous' }],
   });
-  const csrs = { apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests'] };
-  await createIfMissing(client, CLUSTER_ROLES, clusterRole(NODE_BOOTSTRAPPER, [{ ...csrs, verbs: ['create', 'get', 'list', 'watch'] }]));
-  await createIfMissing(client, CLUSTER_ROLES, clusterRole(NODE_CLIENT, [{ apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests/nodeclient'], verbs: ['create'] }]));
-  await createIfMissing(client, CLUSTER_ROLES, clusterRole(SELF_NODE_CLIENT, [{ apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests/selfnodeclient'], verbs: ['create'] }]));
+  // The roles themselves are upstream's defaults, which the API server's bootstrap policy creates.
   await createIfMissing(client, CLUSTER_ROLE_BINDINGS, clusterRoleBinding('kubeadm:kubelet-bootstrap', NODE_BOOTSTRAPPER, DEFAULT_NODE_TOKEN_GROUP));
   await createIfMissing(client, CLUSTER_ROLE_BINDINGS, clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', NODE_CLIENT, DEFAULT_NODE_TOKEN_GROUP));
   await createIfMissing(client, CLUSTER_ROLE_BINDINGS, clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', SELF_NODE_CLIENT, 'system:nodes'));
