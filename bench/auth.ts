@@ -17,6 +17,13 @@ import { makeClientFactory, Pool, type Endpoint } from './http-client.js';
 import { ServerUnderTest } from './server.js';
 import { machine, markdownTable, type Machine } from './report.js';
 import { issueClientCert } from '../src/pki/certs.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { ApiServer } from '../src/apiserver/server.js';
+import { InProcessClient } from '../src/client/in-process.js';
+import { openSqliteStore } from '../src/storage/sqlite.js';
+import { ensureServiceAccountKey } from '../src/pki/service-account-key.js';
+import { installServiceAccountTokens } from '../src/apiserver/auth/serviceaccount/index.js';
 
 export interface AuthBenchConfig {
   objects: number;
@@ -37,6 +44,8 @@ export interface AuthBenchResult {
   config: AuthBenchConfig;
   rbacObjects: number;
   phases: Record<`${'get' | 'create'}-${Who}`, LoadResult>;
+  /** ServiceAccount token verifications per second in one thread: a token seen a moment ago, and one whose signature must be checked. */
+  tokenVerification: { cachedPerSec: number; signatureCheckedPerSec: number };
   goals: { name: string; goal: string; value: number; met: boolean }[];
   failures: string[];
 }
@@ -134,6 +143,9 @@ export async function runAuthBench(opts: { quick: boolean; say: (m: string) => v
         if (p.errors > 0) failures.push(`${p.name}: ${p.errors} errors, e.g. ${p.errorSamples[0]}`);
       }
     }
+    say('auth: token verification in-process');
+    const tokenVerification = await measureTokenVerification(opts.quick ? 200 : 1000);
+    say(`auth: ${tokenVerification.cachedPerSec}/s seen before, ${tokenVerification.signatureCheckedPerSec}/s signature checked`);
     const phases = Object.fromEntries([...halves].map(([name, [a, b]]) => [name, combineLoads(a, b)])) as AuthBenchResult['phases'];
     const ratio = (a: LoadResult, b: LoadResult) => Math.round((a.opsPerSec / b.opsPerSec) * 100) / 100;
     const goal = (name: string, value: number) => ({ name, goal: '≥ 0.9', value, met: value >= 0.9 });
@@ -143,6 +155,7 @@ export async function runAuthBench(opts: { quick: boolean; say: (m: string) => v
       config: cfg,
       rbacObjects,
       phases,
+      tokenVerification,
       goals: [
         goal('get: client certificate + RBAC ÷ authorization-free', ratio(phases['get-user'], phases['get-admin'])),
         goal('get: bearer token + RBAC ÷ authorization-free', ratio(phases['get-token'], phases['get-admin'])),
@@ -155,6 +168,43 @@ export async function runAuthBench(opts: { quick: boolean; say: (m: string) => v
     for (const f of factories) f.close();
     await srv.stop();
     opts.live.delete(srv);
+  }
+}
+
+/**
+ * What the API server's ServiceAccount token authenticator costs per token, without HTTP: an
+ * in-process API server on a temporary SQLite file issues `fresh` distinct tokens through
+ * TokenRequest, then each is verified once (signature, claims, ServiceAccount lookup), and one
+ * of them many times (its signature check cached).
+ */
+async function measureTokenVerification(fresh: number): Promise<{ cachedPerSec: number; signatureCheckedPerSec: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'skiff-bench-tokens-'));
+  const store = await openSqliteStore(join(dir, 'state.db'));
+  const server = new ApiServer({ store });
+  try {
+    const key = await ensureServiceAccountKey(dir);
+    const { authenticator } = installServiceAccountTokens(server, { privateKey: key.privateKey });
+    await server.start();
+    const client = new InProcessClient(server);
+    const sa = { group: '', version: 'v1', resource: 'serviceaccounts' };
+    await client.create(sa, 'default', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'bench' } });
+    const tokens: string[] = [];
+    for (let i = 0; i < fresh; i++) {
+      const tr = await client.create(sa, 'default', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: 'bench' }, spec: {} }, { subresource: 'token' });
+      tokens.push(tr.status.token);
+    }
+    let t0 = performance.now();
+    for (const t of tokens) await authenticator.authenticateToken(t);
+    const signatureCheckedPerSec = Math.round(tokens.length / ((performance.now() - t0) / 1000));
+    const repeats = fresh * 50;
+    t0 = performance.now();
+    for (let i = 0; i < repeats; i++) await authenticator.authenticateToken(tokens[0]);
+    const cachedPerSec = Math.round(repeats / ((performance.now() - t0) / 1000));
+    return { cachedPerSec, signatureCheckedPerSec };
+  } finally {
+    await server.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -174,7 +224,7 @@ export function authMarkdown(r: AuthBenchResult): string {
   return [
     `### Authentication and RBAC (${r.quick ? 'quick' : 'full'} run, ${r.machine.cpus} cores, ${r.machine.date.slice(0, 10)})`,
     '',
-    `Concurrency ${r.config.concurrency}; SQLite; ${r.rbacObjects} RBAC objects besides the default policy.`,
+    `Concurrency ${r.config.concurrency}; SQLite; ${r.rbacObjects} RBAC objects besides the default policy. ServiceAccount token verification (one thread, in-process): ${r.tokenVerification.signatureCheckedPerSec}/s with the signature checked, ${r.tokenVerification.cachedPerSec}/s for a token seen a moment ago.`,
     '',
     ...markdownTable(
       ['goal', 'target', 'measured', 'verdict'],
