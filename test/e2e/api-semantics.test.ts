@@ -346,7 +346,10 @@ for (const backend of e2eBackends()) {
         }
 
         // A resourceVersion still inside the window resumes normally.
-        const recent = Number(latest.metadata.resourceVersion) - 3;
+        // Just before the third-newest ConfigMap's last write: the list's own resourceVersion is the
+        // store's, which other components' writes (leases, events) also move.
+        const newest = (latest.items as { metadata: { resourceVersion: string } }[]).map((i) => Number(i.metadata.resourceVersion)).sort((a, b) => b - a);
+        const recent = newest[2] - 1;
         const ok = await k.watch(`${cmPath(ns)}?watch=true&resourceVersion=${recent}`);
         try {
           const events = await ok.waitFor((e) => e.length >= 3, 'the last three updates replayed');
