@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, errors } from '../api/errors.js';
 import { MAX_NESTING_DEPTH, nestsDeeperThan, yamlDecodeProblem } from './nesting.js';
+import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF } from './protobuf/decode.js';
 
 /** Upstream's request body limit (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -62,8 +63,9 @@ const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml
 /** Decodes a request body; `duplicates` (when given) receives the paths of repeated JSON keys. */
 export function decodeBody(body: Buffer, contentType: string | undefined, duplicates?: string[]): unknown {
   const mt = mediaType(contentType);
+  // client-go's typed clients (kubectl create, auth can-i, ...) write protobuf.
+  if (mt === KUBERNETES_PROTOBUF) return decodeKubernetesProtobuf(body, mt);
   const text = body.toString('utf8');
-  if (mt === 'application/vnd.kubernetes.protobuf') throw errors.unsupportedMediaType(mt);
   if (YAML_TYPES.has(mt)) {
     // JSON is YAML, and what kubectl sends as an apply patch: parse it as JSON, many times faster.
     if (/^\s*\{/.test(text)) {
