@@ -1,8 +1,8 @@
 /**
  * `skiff kubeconfig user`: a kubeconfig for someone else, after `kubeadm kubeconfig user`. The
  * client certificate is signed with the cluster CA in the data dir, so this runs on a control-plane
- * machine; what the user may do is decided by RBAC bindings to the name and groups (a RoleBinding
- * to `view` in a namespace, say).
+ * machine; what the user may do is decided by RBAC bindings to the name and groups , e.g.
+ * `kubectl create rolebinding alice-view --clusterrole view --user alice -n team`.
  */
 import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';

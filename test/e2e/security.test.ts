@@ -57,8 +57,7 @@ describe('security with kubectl', () => {
     assert.notEqual(before.code, 0);
     assert.match(before.stderr, /Error from server \(Forbidden\): configmaps is forbidden: User "alice" cannot list resource "configmaps" in API group "" in the namespace "team"/);
 
-    // A manifest rather than `kubectl create rolebinding`, which sends protobuf (not decoded by skiff yet).
-    await s.kIn(roleBinding('alice-view', 'view', { kind: 'User', name: 'alice' }), 'apply', '-n', 'team', '-f', '-');
+    await s.k('create', 'rolebinding', 'alice-view', '--clusterrole', 'view', '--user', 'alice', '-n', 'team');
     const listed = await eventually('alice can list configmaps', async () => {
       const r = await as(alice, 'get', 'configmaps', '-n', 'team', '-o', 'name');
       return r.code === 0 ? r.stdout : undefined;
