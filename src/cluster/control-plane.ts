@@ -29,7 +29,6 @@ import { loadEncryptionConfiguration } from '../apiserver/encryption/config.js';
 import { EncryptingStore } from '../apiserver/encryption/store.js';
 import { startAudit, type AuditOptions } from '../apiserver/audit/index.js';
 import { ensureClusterInfo } from '../controllers/cluster-info.js';
-import { inProcessAccessCheck } from '../controllers/certificates/approver.js';
 import type { OverloadOptions } from '../apiserver/overload.js';
 import { RbacAuthorizer } from '../apiserver/authz/rbac/authorizer.js';
 import { SIMULATED_NODES_USER } from '../apiserver/authz/rbac/bootstrap-policy.js';
@@ -171,7 +170,7 @@ async function startComponents(server: ApiServer, client: InProcessClient, opts:
         // Each controller under its own service account (--use-service-account-credentials).
         const clientFor = (name: string) =>
           ROOT_CREDENTIAL_CONTROLLERS.has(name) ? manager : new ControllerClient(manager, componentClient(server, 'kube-controller-manager', controllerIdentity(name)));
-        return new ControllerManager(manager, { caCert: pki.caCert, serviceAccountPrivateKey, caKey: pki.caKey, authorize: inProcessAccessCheck(server), controllers: opts.controllers, settings: opts.controllerSettings, clientFor });
+        return new ControllerManager(manager, { caCert: pki.caCert, serviceAccountPrivateKey, caKey: pki.caKey, controllers: opts.controllers, settings: opts.controllerSettings, clientFor });
       },
     },
     { lease: 'kube-scheduler', build: () => schedulerComponent(componentClient(server, 'kube-scheduler', KUBE_SCHEDULER_USER)) },

@@ -29,7 +29,7 @@ import { ResourceQuotaController } from './resourcequota.js';
 import { ServiceAccountTokenController } from './serviceaccount-token.js';
 import { BootstrapSigner } from './bootstrap/signer.js';
 import { TokenCleaner } from './bootstrap/tokencleaner.js';
-import { CsrApprovingController, type AccessCheck } from './certificates/approver.js';
+import { CsrApprovingController } from './certificates/approver.js';
 import { CsrSigningController } from './certificates/signer.js';
 import { CsrCleaner } from './certificates/cleaner.js';
 import { ClusterRoleAggregationController } from './clusterrole-aggregation.js';
@@ -46,8 +46,6 @@ export interface ControllerManagerOptions {
   serviceAccountPrivateKey?: string;
   /** The cluster CA's key: csrsigning signs with it (without it csrsigning does not run). */
   caKey?: string;
-  /** Answers csrapproving's access checks while the API server serves no SubjectAccessReview. */
-  authorize?: (check: AccessCheck) => boolean;
   /** Controllers to run by name; `*` (the default) is all of them, `-name` turns one off. */
   controllers?: string[];
   /** Per-controller option overrides (tests shorten periods with them). */
@@ -94,7 +92,7 @@ const CONTROLLERS: Record<string, Factory> = {
       : { start: () => undefined, stop: () => undefined },
   bootstrapsigner: (ctx, o) => new BootstrapSigner(ctx, settings(o, 'bootstrapsigner')),
   tokencleaner: (ctx, o) => new TokenCleaner(ctx, settings(o, 'tokencleaner')),
-  csrapproving: (ctx, o) => new CsrApprovingController(ctx, { ...settings(o, 'csrapproving'), authorize: o.authorize }),
+  csrapproving: (ctx, o) => new CsrApprovingController(ctx, settings(o, 'csrapproving')),
   csrcleaner: (ctx, o) => new CsrCleaner(ctx, settings(o, 'csrcleaner')),
   csrsigning: (ctx, o) => (o.caKey ? new CsrSigningController(ctx, { ...settings(o, 'csrsigning'), ca: { cert: o.caCert, key: o.caKey } }) : { start: () => undefined, stop: () => undefined }),
   'clusterrole-aggregation': (ctx, o) => new ClusterRoleAggregationController(ctx, settings(o, 'clusterrole-aggregation')),

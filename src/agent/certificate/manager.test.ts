@@ -40,7 +40,7 @@ test('the rotation deadline falls between 70% and 90% of the lifetime', async ()
 test('a node past its deadline asks for a new certificate as itself, which is approved as selfnodeclient, saved, and presented', async () => {
   const informers = new SharedInformers(cluster.client);
   const ctx = newControllerContext(cluster.client, informers);
-  const approver = new CsrApprovingController(ctx, { authorize: (c) => c.subresource === 'selfnodeclient' && c.groups.includes('system:nodes') });
+  const approver = new CsrApprovingController(ctx);
   // A short signing duration: backdated five minutes, such a certificate is always past its deadline.
   const signer = new CsrSigningController(ctx, { ca, signingDurationMs: 60_000 });
   informers.start();

@@ -4,36 +4,18 @@
  * system:node:<name>, O system:nodes, client auth usages) when their requester may create
  * `certificatesigningrequests/nodeclient` (a bootstrapping node) or, for a node renewing its own
  * certificate, `certificatesigningrequests/selfnodeclient`. Whether the requester may is asked
- * with a SubjectAccessReview for the user recorded in the request's spec; while the API server
- * serves no SubjectAccessReview, the `authorize` option answers instead.
+ * with a SubjectAccessReview for the user recorded in the request's spec.
  */
 import type { KubeObject } from '../../api/types.js';
-import { ApiError } from '../../api/errors.js';
 import type { ResourceRef } from '../../client/interface.js';
 import type { ControllerOptions } from '../informer-controller.js';
 import type { ControllerContext } from '../context.js';
 import type { CertificateRequestInfo } from '../../pki/pkcs10.js';
-import type { Attributes } from '../../apiserver/authz/types.js';
 import { APPROVED, CsrController, CSRS, hasCertificate, isApproved, isDenied, KUBE_APISERVER_CLIENT_KUBELET_SIGNER, kubeletClientProblem, parsedRequest } from './csr.js';
 
 const SUBJECT_ACCESS_REVIEWS: ResourceRef = { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews' };
 
-/** Who asks, and for what: a SubjectAccessReview's spec. */
-export interface AccessCheck {
-  user: string;
-  uid?: string;
-  groups: string[];
-  extra?: Record<string, string[]>;
-  verb: string;
-  group: string;
-  resource: string;
-  subresource: string;
-}
-
-export interface CsrApprovingOptions extends ControllerOptions {
-  /** Answers access checks while the API server serves no SubjectAccessReview (the API server's own authorizer). */
-  authorize?: (check: AccessCheck) => boolean | Promise<boolean>;
-}
+export type CsrApprovingOptions = ControllerOptions;
 
 interface Recognizer {
   subresource: string;
@@ -56,12 +38,9 @@ const RECOGNIZERS: Recognizer[] = [
 ];
 
 export class CsrApprovingController extends CsrController {
-  /** Set once the API server answered that it serves no SubjectAccessReview. */
-  private noAccessReviews = false;
-
   constructor(
     private readonly ctx: ControllerContext,
-    private readonly opts: CsrApprovingOptions = {},
+    opts: CsrApprovingOptions = {},
   ) {
     super('csrapproving', ctx, opts);
   }
@@ -83,64 +62,20 @@ export class CsrApprovingController extends CsrController {
     if (tried.length > 0) throw new Error(`recognized csr "${name}" as [${tried.join(' ')}] but subject access review was not approved`);
   }
 
+  /** Whether the CSR's requester may create `certificatesigningrequests/<subresource>`, asked with a SubjectAccessReview. */
   private async allowed(csr: KubeObject, subresource: string): Promise<boolean> {
     const spec = csr.spec ?? {};
-    const check: AccessCheck = {
-      user: String(spec.username ?? ''),
-      uid: spec.uid,
-      groups: (spec.groups ?? []) as string[],
-      extra: spec.extra,
-      verb: 'create',
-      group: 'certificates.k8s.io',
-      resource: 'certificatesigningrequests',
-      subresource,
-    };
-    if (!this.noAccessReviews) {
-      try {
-        const review = await this.ctx.client.create(SUBJECT_ACCESS_REVIEWS, '', {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SubjectAccessReview',
-          spec: {
-            user: check.user,
-            uid: check.uid,
-            groups: check.groups,
-            extra: check.extra,
-            resourceAttributes: { group: check.group, version: '*', resource: check.resource, subresource, verb: check.verb },
-          },
-        });
-        return review.status?.allowed === true;
-      } catch (err) {
-        if (!(err instanceof ApiError && err.code === 404)) throw err;
-        this.noAccessReviews = true;
-      }
-    }
-    return this.opts.authorize ? await this.opts.authorize(check) : false;
+    const review = await this.ctx.client.create(SUBJECT_ACCESS_REVIEWS, '', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: String(spec.username ?? ''),
+        uid: spec.uid,
+        groups: (spec.groups ?? []) as string[],
+        extra: spec.extra,
+        resourceAttributes: { group: 'certificates.k8s.io', version: '*', resource: 'certificatesigningrequests', subresource, verb: 'create' },
+      },
+    });
+    return review.status?.allowed === true;
   }
-}
-
-/**
- * Access checks answered by an API server's own authorizer in this process (what a
- * SubjectAccessReview would ask it), for while no SubjectAccessReview is served.
- */
-export function inProcessAccessCheck(server: { authorize(a: Attributes): void }): (check: AccessCheck) => boolean {
-  return (check) => {
-    try {
-      server.authorize({
-        user: { name: check.user, uid: check.uid, groups: check.groups, extra: check.extra },
-        verb: check.verb,
-        resourceRequest: true,
-        path: '',
-        apiGroup: check.group,
-        apiVersion: '*',
-        resource: check.resource,
-        subresource: check.subresource,
-        namespace: '',
-        name: '',
-      });
-      return true;
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 403) return false;
-      throw err;
-    }
-  };
 }

@@ -6,7 +6,7 @@ import { InProcessClient } from '../../client/in-process.js';
 import { SharedInformers } from '../../client/shared-informers.js';
 import { newControllerContext } from '../context.js';
 import { createCa, createCertificateRequest, type KeyPair } from '../../pki/issue.js';
-import { CsrApprovingController, type AccessCheck } from './approver.js';
+import { CsrApprovingController } from './approver.js';
 import { CsrSigningController } from './signer.js';
 import { CSRS } from './csr.js';
 import { CountingClient, eventually, startInProcessCluster, type InProcessCluster } from '../../../test/harness/in-process.js';
@@ -34,6 +34,16 @@ async function csrFor(name: string, cn: string, opts: { org?: string[]; usages?:
   };
 }
 
+/** What the approver's SubjectAccessReviews ask, as the test's authorizer sees it. */
+interface AccessCheck {
+  user: string;
+  groups: string[];
+  verb: string;
+  group: string;
+  resource: string;
+  subresource: string;
+}
+
 test('node client CSRs from an allowed bootstrapper and from the node itself are approved and signed; others wait or fail', async (t) => {
   const checks: AccessCheck[] = [];
   // The bootstrappers may create nodeclient CSRs; nodes may create selfnodeclient ones.
@@ -56,7 +66,7 @@ test('node client CSRs from an allowed bootstrapper and from the node itself are
   const client = new CountingClient(cluster.server);
   const informers = new SharedInformers(client);
   const ctx = newControllerContext(client, informers);
-  const approver = new CsrApprovingController(ctx, { authorize, retryBaseDelayMs: 1000 });
+  const approver = new CsrApprovingController(ctx, { retryBaseDelayMs: 1000 });
   const signer = new CsrSigningController(ctx, { ca, signingDurationMs: 7 * 24 * 3600_000 });
   informers.start();
   await Promise.all([approver.start(), signer.start()]);
