@@ -104,3 +104,12 @@ function safeDecode(s: string): string {
 export function isTrue(v: string | null): boolean {
   return v === 'true' || v === '1';
 }
+
+/**
+ * The name a `metadata.name=` field selector narrows a list or watch to: upstream's RequestInfo
+ * takes it as the request's name, so a rule with resourceNames (or the Node authorizer) can allow
+ * watching one object.
+ */
+export function fieldSelectorName(fieldSelector: string | null | undefined): string {
+  return /(?:^|,)metadata\.name==?([^,]*)(?:,|$)/.exec(fieldSelector ?? '')?.[1] ?? '';
+}

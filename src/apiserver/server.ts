@@ -18,7 +18,7 @@ import type { KindRules } from './kind-rules.js';
 import { buildOpenApiV3 } from './openapi.js';
 import { buildOpenApiV2, serveOpenApiV2, type OpenApiV2 } from './openapi-v2.js';
 import { ResourceRegistry } from './registry.js';
-import { parseRequestInfo } from './request-info.js';
+import { fieldSelectorName, parseRequestInfo, type RequestInfo } from './request-info.js';
 import { ResourceStore } from './resource-store.js';
 import { ServedSchemas } from './schemas.js';
 import { CustomResourceServing } from './crd/serving.js';
@@ -44,7 +44,7 @@ import type { Duplex } from 'node:stream';
 import type { UserInfo } from './auth/user.js';
 import { ANONYMOUS_USER, type TokenAuthenticator } from './auth/authenticator.js';
 import { impersonate } from './auth/impersonation.js';
-import { alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type Authorizer, type RuleResolver } from './authz/types.js';
+import { ALLOW, alwaysAllow, forbiddenError, SYSTEM_MASTERS, type Attributes, type AuthorizationResult, type Authorizer, type RuleResolver } from './authz/types.js';
 import { registerAccessReviews } from './authz/reviews.js';
 import { ensureBootstrapPolicy } from './authz/rbac/bootstrap-policy.js';
 import { RbacEscalationAdmission } from './authz/rbac/escalation.js';
@@ -52,7 +52,6 @@ import { CreateOnlyHandlers } from './create-only.js';
 import { tokenReviewHandler } from './auth/serviceaccount/token-review.js';
 import { BootstrapTokenAuthenticator } from './auth/bootstrap-token.js';
 import { certificateAdmission } from './admission/certificates.js';
-import type { RequestInfo } from './request-info.js';
 import type { AuditContext, Auditor } from './audit/auditor.js';
 import { OverloadProtection, REJECTED, type OverloadOptions } from './overload.js';
 
@@ -86,17 +85,15 @@ export interface ApiServerOptions {
 
 export type { UserInfo } from './auth/user.js';
 
+/** Who a plain-HTTP request (tests of the API machinery, no client certificates) is. */
+const PLAIN_HTTP_ADMIN: UserInfo = Object.freeze({ name: 'system:admin', groups: Object.freeze([SYSTEM_MASTERS, 'system:authenticated']) as string[] });
+
 /**
- * What authorization sees of a request: upstream's RequestInfo as attributes. A list or watch
- * narrowed to one name by `fieldSelector=metadata.name=` counts as a request for that name, as
- * upstream, so a rule with resourceNames can allow watching one object.
+ * What authorization sees of a request: upstream's RequestInfo as attributes (a list or watch
+ * narrowed to one name by its field selector counts as a request for that name).
  */
 export function attributesOf(user: UserInfo, info: RequestInfo, query: URLSearchParams): Attributes {
-  let name = info.name;
-  if (!name && (info.verb === 'list' || info.verb === 'watch')) {
-    const m = /(?:^|,)metadata\.name==?([^,]*)(?:,|$)/.exec(query.get('fieldSelector') ?? '');
-    if (m) name = m[1];
-  }
+  const name = info.name || (info.verb === 'list' || info.verb === 'watch' ? fieldSelectorName(query.get('fieldSelector')) : '');
   return {
     user,
     verb: info.verb,
@@ -271,7 +268,7 @@ export class ApiServer {
       }
     }
     // Without TLS there are no client certificates: tests of the API machinery run as an administrator.
-    if (!this.opts.tls) return { name: 'system:admin', groups: [SYSTEM_MASTERS, 'system:authenticated'] };
+    if (!this.opts.tls) return PLAIN_HTTP_ADMIN;
     if (this.opts.anonymous === false) throw errors.unauthorized();
     return ANONYMOUS_USER;
   }
@@ -289,18 +286,19 @@ export class ApiServer {
     return user ?? undefined;
   }
 
-  /** Whether `a.user` may do `a` (what authorize() would let through). */
-  allows(a: Attributes): boolean {
-    return a.user.groups.includes(SYSTEM_MASTERS) || this.authorizer.authorize(a).decision === 'Allow';
+  /** How a request by `a.user` to do `a` is decided: system:masters may do everything (upstream's privileged group), then the authorizer. */
+  decide(a: Attributes): AuthorizationResult {
+    return a.user.groups.includes(SYSTEM_MASTERS) ? ALLOW : this.authorizer.authorize(a);
   }
 
-  /** Throws upstream's 403 unless `a.user` may do `a`. system:masters may do everything, as upstream. */
+  /** Whether `a.user` may do `a` (what authorize() would let through). */
+  allows(a: Attributes): boolean {
+    return this.decide(a).decision === 'Allow';
+  }
+
+  /** Throws upstream's 403 unless `a.user` may do `a`. */
   authorize(a: Attributes, audit?: AuditContext): void {
-    if (a.user.groups.includes(SYSTEM_MASTERS)) {
-      audit?.authorized(true, '');
-      return;
-    }
-    const r = this.authorizer.authorize(a);
+    const r = this.decide(a);
     audit?.authorized(r.decision === 'Allow', r.reason);
     if (r.decision !== 'Allow') throw forbiddenError(a, r.reason);
   }

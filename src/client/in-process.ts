@@ -12,6 +12,7 @@ import { itemObject, newWriteContext, parseResourceVersion } from '../apiserver/
 import { storagePrefix } from '../apiserver/registry.js';
 import { toApiError } from '../apiserver/http.js';
 import { bindPod } from '../apiserver/pod-binding.js';
+import { fieldSelectorName } from '../apiserver/request-info.js';
 import { evictPod } from '../apiserver/pod-eviction.js';
 import { LOOPBACK_USER, type UserInfo } from '../apiserver/auth/user.js';
 import type { Client, DeleteOptions, ListOptions, ListResult, PatchType, ResourceRef, WatchEventType, WatchHandle, WatchOptions, WriteOptions } from './interface.js';
@@ -68,7 +69,7 @@ export class InProcessClient implements Client {
   }
 
   async list(ref: ResourceRef, namespace: string, opts: ListOptions = {}): Promise<ListResult> {
-    const e = this.entry(ref, 'list', namespace, nameOf(opts.fieldSelector), '', opts.fieldSelector);
+    const e = this.entry(ref, 'list', namespace, fieldSelectorName(opts.fieldSelector), '', opts.fieldSelector);
     const r = await this.server.resources.list(e, namespace, {
       filter: buildFilter(e, queryOf(opts), ''),
       limit: opts.limit,
@@ -132,7 +133,7 @@ export class InProcessClient implements Client {
   }
 
   watch(ref: ResourceRef, namespace: string, opts: WatchOptions, onEvent: (type: WatchEventType, obj: KubeObject) => void): WatchHandle {
-    const e = this.entry(ref, 'watch', namespace, nameOf(opts.fieldSelector), '', opts.fieldSelector);
+    const e = this.entry(ref, 'watch', namespace, fieldSelectorName(opts.fieldSelector), '', opts.fieldSelector);
     const filter = buildFilter(e, queryOf(opts), '');
     const after = opts.resourceVersion && opts.resourceVersion !== '0' ? parseResourceVersion(opts.resourceVersion) : undefined;
     let stopped = false;
@@ -178,11 +179,6 @@ export class InProcessClient implements Client {
       preferred: preferredVersion.get(e.group) === e.version,
     }));
   }
-}
-
-/** The name a `metadata.name=` field selector narrows a list or watch to, which authorization sees as the request's name (as upstream). */
-function nameOf(fieldSelector: string | undefined): string {
-  return /(?:^|,)metadata\.name==?([^,]*)(?:,|$)/.exec(fieldSelector ?? '')?.[1] ?? '';
 }
 
 function queryOf(opts: ListOptions): URLSearchParams {
