@@ -43,6 +43,11 @@ export class InProcessClient implements Client {
     return newWriteContext({ dryRun: !!opts.dryRun, fieldManager: opts.fieldManager, userAgent: this.userAgent, user: this.user });
   }
 
+  /** Whether a create of `ref` (or its `subresource`) is answered by code without storing anything (TokenRequest, the reviews). */
+  protected storesNothing(ref: ResourceRef, subresource = ''): boolean {
+    return !!this.server.createOnly.lookup(ref.group, ref.resource, subresource);
+  }
+
   private entry(ref: ResourceRef, verb: string, namespace = '', name = '', subresource = '', fieldSelector?: string): ResourceEntry {
     const e = this.server.registry.lookup(ref.group, ref.version, ref.resource);
     if (!e) throw errors.pathNotFound(`the server could not find the requested resource (${ref.resource}.${ref.group}/${ref.version})`);

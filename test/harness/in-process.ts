@@ -67,8 +67,8 @@ export class CountingClient extends InProcessClient {
     return out;
   }
   override create(ref: ResourceRef, namespace: string, obj: KubeObject, opts?: WriteOptions) {
-    // Reviews (SubjectAccessReview, TokenReview, ...) are questions answered without storing anything: not writes.
-    if (ref.resource.endsWith('reviews') && !opts?.subresource) return super.create(ref, namespace, obj, opts);
+    // Reviews and TokenRequests are answered without storing anything: not writes.
+    if (this.storesNothing(ref, opts?.subresource)) return super.create(ref, namespace, obj, opts);
     return this.counted(() => super.create(ref, namespace, obj, opts));
   }
   override update(ref: ResourceRef, namespace: string, obj: KubeObject, opts?: WriteOptions) {
